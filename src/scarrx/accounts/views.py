@@ -1,0 +1,46 @@
+from django import forms
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+
+from scarrx.accounts import services
+from scarrx.accounts.roles import PATIENT, role_of
+from scarrx.audit.services import client_ip
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, refusing further attempts after repeated failures."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        ip = client_ip(request)
+        if services.login_blocked(username, ip):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(
+                None,
+                forms.ValidationError(
+                    "Too many failed sign-in attempts. Wait 15 minutes, then try again."
+                ),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        services.note_failed_login(self.request.POST.get("username", ""), client_ip(self.request))
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        services.clear_failed_logins(form.get_user().username, client_ip(self.request))
+        return super().form_valid(form)
+
+
+@login_required
+def home(request):
+    if role_of(request.user) == PATIENT:
+        # The patient portal arrives with a later issue; until then a patient sees a notice.
+        return redirect("portal-pending")
+    return redirect("patient-list")

@@ -1,0 +1,96 @@
+"""The REST API at /api/v1/: one NinjaAPI mounting each app's router.
+
+Authentication: the console's session (with CSRF) or `Authorization: Bearer <token>`.
+Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "message": "..."}]}.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as SchemaError
+from ninja.security import HttpBearer, django_auth
+
+from scarrx.accounts.services import user_for_token
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="scarrx API",
+    version="1",
+    description="Patients, intake and scar assessments of a compounding pharmacy's scar "
+    "programme. Authenticate with a bearer token (`scarrx token create USERNAME`) or the "
+    "console session.",
+    auth=[BearerToken(), django_auth],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def errors_body(pairs) -> dict:
+    return {"errors": [{"field": f, "message": m} for f, m in pairs]}
+
+
+def validation_pairs(exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.message_dict.items():
+            for message in errs:
+                yield (None if field == "__all__" else field), message
+    else:
+        for message in exc.messages:
+            yield None, message
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc):
+    return api.create_response(request, errors_body(validation_pairs(exc)), status=422)
+
+
+@api.exception_handler(SchemaError)
+def on_schema_error(request, exc):
+    def field_of(loc) -> str:
+        # loc is like ("body", "payload", "sites", 0, "site"): drop where and the param name.
+        parts = [str(p) for p in loc[2:]] if loc and loc[0] == "body" else [str(p) for p in loc[1:]]
+        return ".".join(parts) or str(loc[-1])
+
+    pairs = [(field_of(e.get("loc", ())), e.get("msg", "Invalid value.")) for e in exc.errors]
+    return api.create_response(request, errors_body(pairs), status=422)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, errors_body([(None, "Not found.")]), status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def on_forbidden(request, exc):
+    message = str(exc) or "You do not have permission to do this."
+    return api.create_response(request, errors_body([(None, message)]), status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    body = errors_body([(None, "Sign in or send a bearer token.")])
+    return api.create_response(request, body, status=401)
+
+
+def _mount() -> None:
+    from scarrx.assessments.api import router as assessments
+    from scarrx.audit.api import router as audit
+    from scarrx.patients.api import router as patients
+
+    api.add_router("/patients", patients)
+    api.add_router("/", assessments)
+    api.add_router("/audit", audit)
+
+
+_mount()

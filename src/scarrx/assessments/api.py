@@ -1,0 +1,192 @@
+"""Scar assessments through the API: record, list per patient, retrieve, amend."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.http import Http404
+from ninja import Field, Router, Schema
+
+from scarrx.assessments import services
+from scarrx.assessments.access import assessments_visible_to
+from scarrx.assessments.models import ScarAssessment
+from scarrx.audit.services import record_access
+from scarrx.patients.access import get_patient_for
+
+router = Router(tags=["assessments"])
+
+
+class SiteIn(Schema):
+    site: str = Field(
+        ...,
+        description="forehead, temples, cheeks, nose, chin, jawline, neck, "
+        "chest, upper_back, back_of_arms, other",
+    )
+    cause: str = Field(..., description="acne, chickenpox, surgery, trauma, other")
+    scar_age_years: Decimal | None = None
+    vss_pigmentation: int | None = None
+    vss_vascularity: int | None = None
+    vss_pliability: int | None = None
+    vss_height: int | None = None
+    notes: str = ""
+
+
+class SiteOut(SiteIn):
+    vss_total: int | None
+
+
+class EccaEntry(Schema):
+    count: int | None = None
+    grade: int | None = None
+
+
+class AssessmentIn(Schema):
+    assessed_on: date
+    timepoint: str = Field(..., description="baseline, week_4, week_8, week_12, week_26, other")
+    classification: str = Field(..., description="atrophic, hypertrophic, keloid, macular, mixed")
+    morphology: list[str] = []
+    sites: list[SiteIn]
+    gb_no_scarring: bool = False
+    gb_qualitative: int | None = Field(None, description="Goodman & Baron qualitative grade 1–4")
+    gb_counts: dict[str, int] = Field({}, description='Goodman & Baron counts, e.g. {"B1": 12}')
+    gb_d2_area_cm2: Decimal | None = Field(None, description="hypertrophic/keloid area, cm²")
+    ecca_inputs: dict[str, EccaEntry] = Field(
+        {}, description='ECCA per item, a count or a grade: {"V": {"count": 12}}'
+    )
+    scar_s: dict[str, int] = Field({}, description='SCAR-S per region: {"face": 3}')
+    bother: int | None = Field(None, description="patient-reported bother 0–10")
+    global_impression: int | None = Field(
+        None, description="1 very much better … 7 very much worse"
+    )
+    notes: str = ""
+
+    def service_fields(self) -> dict:
+        data = self.dict()
+        data["ecca_inputs"] = {
+            item: {k: v for k, v in entry.items() if v is not None}
+            for item, entry in data["ecca_inputs"].items()
+        }
+        return data
+
+
+class AmendmentIn(AssessmentIn):
+    reason: str
+
+
+class Scores(Schema):
+    gb_qualitative: str
+    gb_quantitative: int | None
+    ecca: int | None
+    scar_s: dict[str, int]
+    scar_s_sum: int | None
+    vancouver: dict[str, int]
+
+
+class AssessmentOut(Schema):
+    id: uuid.UUID = Field(..., alias="public_id")
+    patient: uuid.UUID
+    assessed_on: date
+    assessor: str
+    timepoint: str
+    classification: str
+    morphology: list[str]
+    sites: list[SiteOut]
+    gb_no_scarring: bool
+    gb_qualitative: int | None
+    gb_counts: dict[str, int]
+    gb_d2_area_cm2: Decimal | None
+    ecca_inputs: dict
+    bother: int | None
+    global_impression: int | None
+    notes: str
+    scores: Scores
+    scale_versions: dict[str, str]
+    signed_at: datetime
+    is_current: bool
+    amends: uuid.UUID | None
+    amendment_reason: str
+
+    @staticmethod
+    def resolve_patient(obj: ScarAssessment):
+        return obj.patient.public_id
+
+    @staticmethod
+    def resolve_assessor(obj: ScarAssessment):
+        return str(obj.assessor)
+
+    @staticmethod
+    def resolve_sites(obj: ScarAssessment):
+        return list(obj.sites.all())
+
+    @staticmethod
+    def resolve_amends(obj: ScarAssessment):
+        return obj.amends.public_id if obj.amends_id else None
+
+    @staticmethod
+    def resolve_scores(obj: ScarAssessment):
+        return {
+            "gb_qualitative": obj.gb_qualitative_label,
+            "gb_quantitative": obj.gb_quantitative,
+            "ecca": obj.ecca,
+            "scar_s": obj.scar_s,
+            "scar_s_sum": obj.scar_s_sum,
+            "vancouver": {s.site: s.vss_total for s in obj.sites.all() if s.vss_total is not None},
+        }
+
+
+def _assessment_for(request, assessment_id: uuid.UUID) -> ScarAssessment:
+    found = assessments_visible_to(request.user).filter(public_id=assessment_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@router.post(
+    "/patients/{patient_id}/assessments",
+    response={201: AssessmentOut},
+    summary="Record and sign a scar assessment",
+)
+def record_assessment(request, patient_id: uuid.UUID, payload: AssessmentIn):
+    patient = get_patient_for(request.user, patient_id)
+    assessment = services.record_assessment(
+        patient=patient, actor=request.user, **payload.service_fields()
+    )
+    record_access(request, what="api.assessment.detail", patient=patient, via="api")
+    return 201, assessment
+
+
+@router.get(
+    "/patients/{patient_id}/assessments",
+    response=list[AssessmentOut],
+    summary="A patient's assessments (current versions, newest first)",
+)
+def list_assessments(request, patient_id: uuid.UUID, include_superseded: bool = False):
+    patient = get_patient_for(request.user, patient_id)
+    found = assessments_visible_to(request.user).filter(patient=patient)
+    if not include_superseded:
+        found = found.filter(is_current=True)
+    record_access(request, what="api.assessment.list", patient=patient, via="api")
+    return found.prefetch_related("sites")
+
+
+@router.get("/assessments/{assessment_id}", response=AssessmentOut, summary="Retrieve one")
+def get_assessment(request, assessment_id: uuid.UUID):
+    assessment = _assessment_for(request, assessment_id)
+    record_access(request, what="api.assessment.detail", patient=assessment.patient, via="api")
+    return assessment
+
+
+@router.post(
+    "/assessments/{assessment_id}/amend",
+    response={201: AssessmentOut},
+    summary="Amend a signed assessment (the original is kept, marked superseded)",
+)
+def amend_assessment(request, assessment_id: uuid.UUID, payload: AmendmentIn):
+    original = _assessment_for(request, assessment_id)
+    fields = payload.service_fields()
+    reason = fields.pop("reason")
+    amended = services.amend_assessment(original, actor=request.user, reason=reason, **fields)
+    record_access(request, what="api.assessment.detail", patient=amended.patient, via="api")
+    return 201, amended

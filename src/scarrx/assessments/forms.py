@@ -1,0 +1,210 @@
+"""The assessment page's form: every scale's raw inputs, and a formset of scarred sites."""
+
+from __future__ import annotations
+
+from django import forms
+
+from scarrx.assessments import scales
+from scarrx.assessments.models import Cause, Classification, Morphology, Site, Timepoint
+
+DATE = forms.DateInput(attrs={"type": "date"})
+ECCA_COUNTED = [k for k in scales.ECCA_ITEMS if k != "elastolysis"]
+
+
+def _choices(mapping: dict[int, str], blank: str = "—") -> list[tuple[str, str]]:
+    return [("", blank)] + [(str(k), f"{k} — {v}") for k, v in mapping.items()]
+
+
+def _count(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label, required=False, min_value=0, widget=forms.NumberInput(attrs={"min": 0})
+    )
+
+
+class AssessmentForm(forms.Form):
+    assessed_on = forms.DateField(widget=DATE)
+    timepoint = forms.ChoiceField(choices=Timepoint.choices)
+    classification = forms.ChoiceField(
+        choices=Classification.choices, label="Overall classification"
+    )
+    morphology = forms.MultipleChoiceField(
+        choices=Morphology.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    gb_no_scarring = forms.BooleanField(required=False, label="No scarring")
+    gb_qualitative = forms.TypedChoiceField(
+        choices=_choices(scales.GB_QUALITATIVE_GRADES),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Goodman & Baron qualitative grade",
+    )
+    gb_d2_area_cm2 = forms.DecimalField(
+        required=False, min_value=0, decimal_places=1, label="D2 hypertrophic/keloid area (cm²)"
+    )
+    ecca_elastolysis = forms.TypedChoiceField(
+        choices=_choices(scales.ECCA_GRADES),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label=scales.ECCA_ITEMS["elastolysis"][0] + " (grade)",
+    )
+    bother = forms.TypedChoiceField(
+        choices=[("", "—")] + [(str(i), str(i)) for i in range(11)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="How much do the scars bother the patient? (0 not at all – 10 extremely)",
+    )
+    global_impression = forms.TypedChoiceField(
+        choices=_choices(scales.GLOBAL_IMPRESSION),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Patient's impression of change since starting (follow-ups only)",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, (label, base) in scales.GB_QUANT_TYPES.items():
+            self.fields[f"gb_{key}"] = _count(f"{key} — {label} (×{base})")
+        for key in ECCA_COUNTED:
+            label, weight = scales.ECCA_ITEMS[key]
+            self.fields[f"ecca_{key}"] = _count(f"{label} (×{weight}), count")
+        for region in scales.SCAR_S_REGIONS:
+            self.fields[f"scar_s_{region}"] = forms.TypedChoiceField(
+                choices=_choices(scales.SCAR_S_CATEGORIES, "not graded"),
+                coerce=int,
+                empty_value=None,
+                required=False,
+                label=f"SCAR-S {region}",
+            )
+
+    def gb_fields(self):
+        return [self[f"gb_{k}"] for k in scales.GB_QUANT_TYPES]
+
+    def ecca_fields(self):
+        return [self[f"ecca_{k}"] for k in ECCA_COUNTED] + [self["ecca_elastolysis"]]
+
+    def scar_s_fields(self):
+        return [self[f"scar_s_{r}"] for r in scales.SCAR_S_REGIONS]
+
+    def service_fields(self) -> dict:
+        d = self.cleaned_data
+        ecca = {k: {"count": d[f"ecca_{k}"]} for k in ECCA_COUNTED if d[f"ecca_{k}"] is not None}
+        if d["ecca_elastolysis"] is not None:
+            ecca["elastolysis"] = {"grade": d["ecca_elastolysis"]}
+        return {
+            "assessed_on": d["assessed_on"],
+            "timepoint": d["timepoint"],
+            "classification": d["classification"],
+            "morphology": d["morphology"],
+            "gb_no_scarring": d["gb_no_scarring"],
+            "gb_qualitative": d["gb_qualitative"],
+            "gb_counts": {
+                k: d[f"gb_{k}"] for k in scales.GB_QUANT_TYPES if d[f"gb_{k}"] is not None
+            },
+            "gb_d2_area_cm2": d["gb_d2_area_cm2"],
+            "ecca_inputs": ecca,
+            "scar_s": {
+                r: d[f"scar_s_{r}"] for r in scales.SCAR_S_REGIONS if d[f"scar_s_{r}"] is not None
+            },
+            "bother": d["bother"],
+            "global_impression": d["global_impression"],
+            "notes": d["notes"],
+        }
+
+    @classmethod
+    def initial_from(cls, inputs: dict) -> dict:
+        """Form initial values from an assessment's raw inputs (for amending)."""
+        initial = {k: v for k, v in inputs.items() if k in cls.base_fields}
+        for key, value in inputs["gb_counts"].items():
+            initial[f"gb_{key}"] = value
+        for key, entry in inputs["ecca_inputs"].items():
+            initial[f"ecca_{key}"] = entry.get("count", entry.get("grade"))
+        for region, grade in inputs["scar_s"].items():
+            initial[f"scar_s_{region}"] = grade
+        return initial
+
+
+def field_for(service_name: str) -> str:
+    """Service error key → form field name ("gb_counts.B1" → "gb_B1")."""
+    head, _, item = service_name.partition(".")
+    return {
+        "gb_counts": f"gb_{item}",
+        "ecca_inputs": f"ecca_{item}",
+        "scar_s": f"scar_s_{item}",
+    }.get(head, service_name)
+
+
+class SiteForm(forms.Form):
+    site = forms.ChoiceField(choices=[("", "—")] + Site.choices, required=False)
+    cause = forms.ChoiceField(choices=[("", "—")] + Cause.choices, required=False)
+    scar_age_years = forms.DecimalField(
+        required=False, min_value=0, max_value=120, decimal_places=1, label="Scar age (years)"
+    )
+    vss_pigmentation = forms.TypedChoiceField(
+        choices=_choices(scales.VSS_ITEMS["pigmentation"]),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="VSS pigmentation",
+    )
+    vss_vascularity = forms.TypedChoiceField(
+        choices=_choices(scales.VSS_ITEMS["vascularity"]),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="VSS vascularity",
+    )
+    vss_pliability = forms.TypedChoiceField(
+        choices=_choices(scales.VSS_ITEMS["pliability"]),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="VSS pliability",
+    )
+    vss_height = forms.TypedChoiceField(
+        choices=_choices(scales.VSS_ITEMS["height"]),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="VSS height",
+    )
+    notes = forms.CharField(max_length=300, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if any(v not in (None, "") for k, v in data.items() if k not in ("site", "cause")):
+            if not data.get("site"):
+                self.add_error("site", "Choose the site for this row.")
+            if not data.get("cause"):
+                self.add_error("cause", "Choose the cause for this row.")
+        elif bool(data.get("site")) != bool(data.get("cause")):
+            missing = "cause" if data.get("site") else "site"
+            self.add_error(missing, f"Choose the {missing} for this row.")
+        return data
+
+    def is_blank(self) -> bool:
+        return not self.cleaned_data.get("site")
+
+
+def site_formset(data=None, initial=None):
+    rows = list(initial or [])
+    formset_cls = forms.formset_factory(
+        SiteForm, extra=max(0, 3 - len(rows)), max_num=11, validate_max=True
+    )
+    return formset_cls(data, initial=rows or None, prefix="sites")
+
+
+def sites_from(formset) -> list[dict]:
+    return [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.is_blank()]
+
+
+class GbDecisionAidForm(forms.Form):
+    """The Goodman & Baron decision-aid questions; answers suggest a grade."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, question in scales.GB_QUALITATIVE_QUESTIONS:
+            self.fields[name] = forms.BooleanField(required=False, label=question)

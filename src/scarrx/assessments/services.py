@@ -1,0 +1,345 @@
+"""Operations on scar assessments: record (and sign) one, amend a signed one.
+
+Scores are computed here, from the raw inputs, by the pure functions of `scales`.
+Bad input raises ValidationError keyed by field ("gb_counts.B1", "sites.0.site"), with
+nothing saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from scarrx.assessments import scales
+from scarrx.assessments.models import (
+    AssessmentSite,
+    Cause,
+    Classification,
+    Morphology,
+    ScarAssessment,
+    Site,
+    Timepoint,
+)
+from scarrx.audit.services import record_change
+from scarrx.patients.models import Patient
+
+VSS_FIELDS = ("pigmentation", "vascularity", "pliability", "height")
+ECCA_COUNTED = tuple(k for k in scales.ECCA_ITEMS if k != "elastolysis")
+
+
+class _Errors:
+    """Collects every problem in one pass so the user can fix them all at once."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.by_field.setdefault(field, []).append(message)
+
+    def check(self, field: str, fn: Callable[[], Any], sep: str = ".") -> Any:
+        """Run a scale; its error on item "scale.B1" is reported as "<field><sep>B1"."""
+        try:
+            return fn()
+        except scales.ScaleError as exc:
+            item = exc.field.rsplit(".", 1)[1] if "." in exc.field else ""
+            self.add(f"{field}{sep}{item}" if item else field, exc.message)
+        except (TypeError, ValueError, InvalidOperation) as exc:
+            self.add(field, str(exc) or "Enter a valid value.")
+        return None
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def _whole(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise scales.ScaleError(field, "Enter a whole number.")
+    return value
+
+
+def _clean_sites(sites: list[dict], errors: _Errors) -> list[dict]:
+    cleaned = []
+    if not sites:
+        errors.add("sites", "Record at least one scarred site.")
+    for i, raw in enumerate(sites or []):
+        prefix = f"sites.{i}"
+        site = dict(raw)
+        if site.get("site") not in Site.values:
+            errors.add(f"{prefix}.site", f"Unknown site {site.get('site')!r}.")
+        if site.get("cause") not in Cause.values:
+            errors.add(f"{prefix}.cause", f"Unknown cause {site.get('cause')!r}.")
+        age = site.get("scar_age_years")
+        if age not in (None, ""):
+            try:
+                age = Decimal(str(age))
+                if age < 0 or age > 120:
+                    raise ValueError
+                site["scar_age_years"] = age.quantize(Decimal("0.1"))
+            except (InvalidOperation, ValueError):
+                errors.add(f"{prefix}.scar_age_years", "Scar age must be 0 to 120 years.")
+        else:
+            site["scar_age_years"] = None
+        vss = {k: site.get(f"vss_{k}") for k in VSS_FIELDS}
+        given = {k: v for k, v in vss.items() if v not in (None, "")}
+        site["vss_total"] = None
+        if given and len(given) < len(VSS_FIELDS):
+            missing = [k for k in VSS_FIELDS if k not in given][0]
+            errors.add(f"{prefix}.vss_{missing}", "Score all four Vancouver items, or none.")
+        elif given:
+            site["vss_total"] = errors.check(
+                f"{prefix}.vss", lambda g=given: scales.vancouver(**g), sep="_"
+            )
+        site["notes"] = (site.get("notes") or "")[:300]
+        cleaned.append(site)
+    return cleaned
+
+
+def _clean_ecca(inputs: dict, errors: _Errors) -> dict[str, int]:
+    grades: dict[str, int] = {}
+    for item, entry in (inputs or {}).items():
+        field = f"ecca_inputs.{item}"
+        if item not in scales.ECCA_ITEMS:
+            errors.add(field, f"Unknown ECCA item {item!r}.")
+            continue
+        if not isinstance(entry, dict) or len(entry) != 1 or not {"count", "grade"} & set(entry):
+            errors.add(field, "Give either a count or a grade.")
+            continue
+        if "count" in entry:
+            if item == "elastolysis":
+                errors.add(field, "Superficial elastolysis is graded directly, not counted.")
+                continue
+            grade = errors.check(field, lambda c=entry["count"]: scales.ecca_grade_from_count(c))
+        else:
+            grade = entry["grade"]
+        if grade is not None:
+            grades[item] = grade
+    return grades
+
+
+def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate the raw inputs and compute every total; raises ValidationError."""
+    errors = _Errors()
+    out: dict[str, Any] = {}
+    today = timezone.localdate()
+    patient: Patient = fields["patient"]
+
+    assessed_on = fields.get("assessed_on")
+    if not isinstance(assessed_on, date):
+        errors.add("assessed_on", "Enter the date of the assessment.")
+    elif assessed_on > today:
+        errors.add("assessed_on", "An assessment cannot be dated in the future.")
+    elif assessed_on < patient.date_of_birth:
+        errors.add("assessed_on", "An assessment cannot be dated before the patient's birth.")
+    if fields.get("timepoint") not in Timepoint.values:
+        errors.add("timepoint", f"Unknown timepoint {fields.get('timepoint')!r}.")
+    if fields.get("classification") not in Classification.values:
+        errors.add("classification", f"Unknown classification {fields.get('classification')!r}.")
+    morphology = list(fields.get("morphology") or [])
+    bad = [m for m in morphology if m not in Morphology.values]
+    if bad:
+        errors.add("morphology", f"Unknown morphology {bad[0]!r}.")
+    out["morphology"] = sorted(set(morphology) - set(bad))
+    out["sites"] = _clean_sites(fields.get("sites") or [], errors)
+
+    no_scarring = bool(fields.get("gb_no_scarring"))
+    grade = fields.get("gb_qualitative")
+    if no_scarring and grade is not None:
+        errors.add("gb_qualitative", "Choose a grade or 'no scarring', not both.")
+    elif grade is not None:
+        errors.check("gb_qualitative", lambda: scales.gb_qualitative(grade))
+
+    counts = {k: v for k, v in (fields.get("gb_counts") or {}).items() if v not in (None, "")}
+    area = fields.get("gb_d2_area_cm2")
+    if area in ("",):
+        area = None
+    if area is not None:
+        try:
+            area = Decimal(str(area)).quantize(Decimal("0.1"))
+        except InvalidOperation:
+            errors.add("gb_d2_area_cm2", "Enter the area in cm², e.g. 3.5.")
+            area = None
+    out["gb_counts"], out["gb_d2_area_cm2"] = counts, area
+    out["gb_quantitative"] = (
+        errors.check("gb_counts", lambda: scales.gb_quantitative(counts, area))
+        if counts or area is not None
+        else None
+    )
+
+    grades = _clean_ecca(fields.get("ecca_inputs") or {}, errors)
+    out["ecca_inputs"] = fields.get("ecca_inputs") or {}
+    out["ecca"] = errors.check("ecca_inputs", lambda: scales.ecca(grades)) if grades else None
+
+    scar_s = {k: v for k, v in (fields.get("scar_s") or {}).items() if v not in (None, "")}
+    if scar_s:
+        errors.check("scar_s", lambda: scales.scar_s(scar_s))
+    out["scar_s"] = scar_s
+
+    bother = fields.get("bother")
+    if bother is not None:
+        errors.check("bother", lambda: scales.bother_rating(_whole(bother, "bother")))
+    gic = fields.get("global_impression")
+    if gic is not None:
+        if fields.get("timepoint") == Timepoint.BASELINE:
+            errors.add("global_impression", "Impression of change is asked at follow-ups only.")
+        else:
+            errors.check("global_impression", lambda: scales.global_impression(gic))
+    errors.raise_if_any()
+    out["scale_versions"] = {
+        "gb_qualitative": scales.GB_QUALITATIVE_VERSION,
+        "gb_quantitative": scales.GB_QUANTITATIVE_VERSION,
+        "ecca": scales.ECCA_VERSION,
+        "scar_s": scales.SCAR_S_VERSION,
+        "vancouver": scales.VSS_VERSION,
+    }
+    return out
+
+
+ASSESSMENT_FIELDS = (
+    "assessed_on",
+    "timepoint",
+    "classification",
+    "morphology",
+    "sites",
+    "gb_no_scarring",
+    "gb_qualitative",
+    "gb_counts",
+    "gb_d2_area_cm2",
+    "ecca_inputs",
+    "scar_s",
+    "bother",
+    "global_impression",
+    "notes",
+)
+
+
+def _save(patient: Patient, actor, fields: dict, amends: ScarAssessment | None, reason: str):
+    unknown = set(fields) - set(ASSESSMENT_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+    scores = compute_scores({**fields, "patient": patient})
+    sites = scores.pop("sites")
+    if fields["timepoint"] == Timepoint.BASELINE:
+        other = patient.assessments.filter(is_current=True, timepoint=Timepoint.BASELINE)
+        if amends is not None:
+            other = other.exclude(pk=amends.pk)
+        if other.exists():
+            raise ValidationError(
+                {"timepoint": "This patient already has a baseline assessment; amend it instead."}
+            )
+    assessment = ScarAssessment.objects.create(
+        patient=patient,
+        assessor=actor,
+        assessed_on=fields["assessed_on"],
+        timepoint=fields["timepoint"],
+        classification=fields["classification"],
+        gb_no_scarring=bool(fields.get("gb_no_scarring")),
+        gb_qualitative=fields.get("gb_qualitative"),
+        bother=fields.get("bother"),
+        global_impression=fields.get("global_impression"),
+        notes=fields.get("notes") or "",
+        signed_at=timezone.now(),
+        amends=amends,
+        amendment_reason=reason,
+        **scores,
+    )
+    AssessmentSite.objects.bulk_create(
+        AssessmentSite(
+            assessment=assessment,
+            **{k: s.get(k) for k in ("site", "cause", "scar_age_years", "vss_total", "notes")},
+            **{f"vss_{k}": s.get(f"vss_{k}") for k in VSS_FIELDS},
+        )
+        for s in sites
+    )
+    return assessment
+
+
+def _check_may_write(actor, patient: Patient, perm: str) -> None:
+    from scarrx.patients.access import patients_visible_to
+
+    if not actor.has_perm(perm) or not patients_visible_to(actor).filter(pk=patient.pk).exists():
+        raise PermissionDenied("You may not record assessments for this patient.")
+
+
+def _summary_data(a: ScarAssessment) -> dict:
+    return {
+        "assessed_on": a.assessed_on,
+        "timepoint": a.timepoint,
+        "gb_qualitative": a.gb_qualitative_label,
+        "gb_quantitative": a.gb_quantitative,
+        "ecca": a.ecca,
+        "scar_s": a.scar_s,
+        "bother": a.bother,
+    }
+
+
+@transaction.atomic
+def record_assessment(*, patient: Patient, actor, **fields) -> ScarAssessment:
+    """Record and sign an assessment by `actor`."""
+    _check_may_write(actor, patient, "assessments.add_scarassessment")
+    assessment = _save(patient, actor, fields, amends=None, reason="")
+    record_change(
+        actor=actor,
+        action="assessment.signed",
+        obj=assessment,
+        summary=f"{assessment.get_timepoint_display()} assessment signed",
+        data=_summary_data(assessment),
+    )
+    return assessment
+
+
+@transaction.atomic
+def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) -> ScarAssessment:
+    """Replace a signed assessment by an amended one; the original stays, marked superseded."""
+    _check_may_write(actor, original.patient, "assessments.amend_scarassessment")
+    original = ScarAssessment.objects.select_for_update().get(pk=original.pk)
+    if not original.is_current:
+        raise ValidationError({"assessment": "This assessment was already amended."})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the signed assessment is being amended."})
+    ScarAssessment.objects.filter(pk=original.pk).update(is_current=False)
+    amended = _save(original.patient, actor, fields, amends=original, reason=reason.strip())
+    record_change(
+        actor=actor,
+        action="assessment.amended",
+        obj=amended,
+        summary=f"{amended.get_timepoint_display()} assessment amended",
+        data={"amends": str(original.public_id), **_summary_data(amended)},
+        reason=reason.strip(),
+    )
+    return amended
+
+
+def assessment_inputs(a: ScarAssessment) -> dict[str, Any]:
+    """The raw inputs of an assessment, in the shape record_assessment takes (for amending)."""
+    return {
+        "assessed_on": a.assessed_on,
+        "timepoint": a.timepoint,
+        "classification": a.classification,
+        "morphology": list(a.morphology),
+        "sites": [
+            {
+                "site": s.site,
+                "cause": s.cause,
+                "scar_age_years": s.scar_age_years,
+                "notes": s.notes,
+                **{f"vss_{k}": getattr(s, f"vss_{k}") for k in VSS_FIELDS},
+            }
+            for s in a.sites.all()
+        ],
+        "gb_no_scarring": a.gb_no_scarring,
+        "gb_qualitative": a.gb_qualitative,
+        "gb_counts": dict(a.gb_counts),
+        "gb_d2_area_cm2": a.gb_d2_area_cm2,
+        "ecca_inputs": dict(a.ecca_inputs),
+        "scar_s": dict(a.scar_s),
+        "bother": a.bother,
+        "global_impression": a.global_impression,
+        "notes": a.notes,
+    }

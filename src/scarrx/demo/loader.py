@@ -1,0 +1,270 @@
+"""Deterministic demo data: one pharmacy, one user per role, 30 fictional patients.
+
+Every person here is invented: names are drawn from short lists, addresses are on
+"Example" streets, phone numbers are in the 555-01xx fiction range, e-mail addresses are
+at example.org. The same seed gives the same records; dates are set relative to the day
+the demo is loaded so the course dates look current.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from scarrx.accounts.models import Pharmacy, User
+from scarrx.accounts.services import create_user
+from scarrx.assessments.services import record_assessment
+from scarrx.patients.services import register_patient
+
+DEMO_PASSWORD = "scarrx-demo"  # noqa: S105 - printed for the demo on purpose
+SEED = 20261126
+
+DEMO_USERS = [
+    # username, role, first, last
+    ("pharmacist", "pharmacist", "Priya", "Okafor-Demo"),
+    ("technician", "technician", "Tomas", "Reyes-Demo"),
+    ("prescriber", "prescriber", "Dr Helen", "Marsh-Demo"),
+    ("patient", "patient", "Nora", "Lindqvist"),
+]
+
+GIVEN_F = ["Amira", "Beth", "Chloe", "Dana", "Esme", "Fern", "Gia", "Hana", "Iris", "Jada", "Kira"]
+GIVEN_M = ["Arlo", "Bram", "Cyrus", "Dev", "Emil", "Finn", "Gus", "Hugo", "Ivo", "Jonas", "Kai"]
+FAMILY = [
+    "Ashdown",
+    "Brightwater",
+    "Calloway",
+    "Dunmore",
+    "Everly",
+    "Fairholm",
+    "Greystone",
+    "Hollins",
+    "Ivers",
+    "Juniper",
+    "Kestrel",
+    "Larkspur",
+    "Merriweather",
+    "Northcote",
+    "Oakhurst",
+    "Pemberly",
+    "Quill",
+    "Redfern",
+    "Silverton",
+    "Thistlewood",
+]
+FACE = ["forehead", "temples", "cheeks", "nose", "chin", "jawline"]
+
+
+@dataclass
+class DemoSummary:
+    users: list[tuple[str, str]] = field(default_factory=list)  # (username, role)
+    patients: int = 0
+    assessments: int = 0
+    already_loaded: bool = False
+
+
+def is_loaded() -> bool:
+    return User.objects.filter(username="pharmacist").exists()
+
+
+@transaction.atomic
+def load_demo(today: date | None = None) -> DemoSummary:
+    summary = DemoSummary(users=[(u, r) for u, r, _, _ in DEMO_USERS])
+    if is_loaded():
+        summary.already_loaded = True
+        return summary
+    today = today or timezone.localdate()
+    rng = random.Random(SEED)
+    Pharmacy.objects.create(
+        name="Example Compounding Pharmacy (demo)",
+        address="12 Example Street, Sampletown",
+        phone="555-0100",
+    )
+    users = {
+        role: create_user(
+            username=username,
+            role=role,
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
+            email=f"{username}@example.org",
+            check_password=False,
+        )
+        for username, role, first, last in DEMO_USERS
+    }
+    pharmacist, prescriber = users["pharmacist"], users["prescriber"]
+    reference = _reference_case(today, pharmacist, prescriber, users["patient"])
+    summary.patients, summary.assessments = 1, 1
+    for i in range(29):
+        patient = _fictional_patient(rng, i, today, pharmacist, prescriber)
+        baseline_on = today - timedelta(days=rng.randint(5, 120))
+        if baseline_on < patient.date_of_birth:
+            continue
+        record_assessment(patient=patient, actor=pharmacist, **_baseline(rng, i, baseline_on))
+        summary.patients += 1
+        summary.assessments += 1
+    assert reference.assessments.count() == 1
+    return summary
+
+
+def _consents(day: date, photos: bool = True, data: bool = True) -> list[dict]:
+    return [
+        {"kind": "treatment", "granted": True, "given_on": day},
+        {"kind": "photographs", "granted": photos, "given_on": day},
+        {"kind": "deidentified_data", "granted": data, "given_on": day},
+    ]
+
+
+def _reference_case(today: date, pharmacist, prescriber, portal_user):
+    """The programme's reference case: a fictional 24-year-old woman whose severe acne
+    left atrophic scarring across her face."""
+    start = today - timedelta(days=2)
+    patient = register_patient(
+        actor=pharmacist,
+        consents=_consents(start),
+        given_name="Nora",
+        family_name="Lindqvist",
+        date_of_birth=date(today.year - 24, 3, 14)
+        if (today.month, today.day) >= (3, 14)
+        else date(today.year - 25, 3, 14),
+        sex="female",
+        phone="555-0142",
+        email="nora.lindqvist@example.org",
+        address="7 Sample Lane, Sampletown",
+        fitzpatrick=3,
+        pregnancy_status="not_pregnant",
+        pregnancy_status_on=start,
+        allergies="None known",
+        current_medicines="Combined oral contraceptive",
+        isotretinoin_last_6_months=False,
+        acne_severity="severe",
+        acne_onset_age=13,
+        active_acne=False,
+        cystic_acne=True,
+        prior_treatments=["chemical_peel"],
+        prior_treatment_notes="Isotretinoin course ended at 21 (over 6 months ago). "
+        "One superficial peel at 22, little change.",
+        prescriber=prescriber,
+    )
+    from scarrx.patients.models import Patient
+
+    Patient.objects.filter(pk=patient.pk).update(user=portal_user)
+    record_assessment(
+        patient=patient,
+        actor=pharmacist,
+        assessed_on=start,
+        timepoint="baseline",
+        classification="atrophic",
+        morphology=["icepick", "boxcar", "rolling", "macular"],
+        sites=[{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE],
+        gb_qualitative=4,
+        gb_counts={"A1": 24, "B1": 14, "B2": 12, "B3": 4, "C1": 9, "C2": 6, "C3": 2},
+        ecca_inputs={
+            "V": {"count": 15},
+            "U": {"count": 26},
+            "M": {"count": 8},
+            "elastolysis": {"grade": 1},
+        },
+        scar_s={"face": 4, "chest": 1, "back": 2},
+        bother=8,
+        notes="Scarring across the whole face; redness from old breakouts on both cheeks. "
+        "Fictional demo patient.",
+    )
+    patient.refresh_from_db()
+    return patient
+
+
+def _fictional_patient(rng: random.Random, i: int, today: date, pharmacist, prescriber):
+    female = rng.random() < 0.6
+    given = rng.choice(GIVEN_F if female else GIVEN_M)
+    age = rng.randint(16, 58)
+    dob = today - timedelta(days=age * 365 + rng.randint(0, 364))
+    cause = ["acne", "acne", "acne", "chickenpox", "surgery", "trauma"][i % 6]
+    minor = (today.year - dob.year) < 19
+    fields = {
+        "given_name": given,
+        "family_name": FAMILY[i % len(FAMILY)],
+        "date_of_birth": dob,
+        "sex": "female" if female else "male",
+        "phone": f"555-01{i + 10:02d}",
+        "email": f"{given.lower()}.{FAMILY[i % len(FAMILY)].lower()}@example.org",
+        "address": f"{rng.randint(1, 99)} Example Road, Sampletown",
+        "fitzpatrick": 1 + (i * 5 + rng.randint(0, 2)) % 6,
+        "pregnancy_status": "not_pregnant" if female else "not_applicable",
+        "acne_severity": rng.choice(["moderate", "severe"]) if cause == "acne" else "mild",
+        "acne_onset_age": rng.randint(11, 16),
+        "active_acne": cause == "acne" and rng.random() < 0.2,
+        "cystic_acne": cause == "acne" and rng.random() < 0.3,
+        "prior_treatments": rng.sample(
+            ["laser", "microneedling", "subcision", "fillers"], k=rng.randint(0, 2)
+        ),
+        "isotretinoin_last_6_months": cause == "acne" and rng.random() < 0.1,
+        "anticoagulants": cause == "surgery" and rng.random() < 0.3,
+        "allergies": rng.choice(["", "", "Penicillin", "Fragrance mix", "Nickel"]),
+        "prescriber": prescriber if i % 3 == 0 else None,
+    }
+    if minor:
+        fields |= {
+            "guardian_name": f"Parent {FAMILY[i % len(FAMILY)]}",
+            "guardian_relationship": "Parent",
+        }
+    patient = register_patient(
+        actor=pharmacist,
+        consents=_consents(
+            today - timedelta(days=130), photos=rng.random() < 0.9, data=rng.random() < 0.85
+        ),
+        **fields,
+    )
+    patient.demo_cause = cause
+    return patient
+
+
+def _baseline(rng: random.Random, i: int, on: date) -> dict:
+    cause = ["acne", "acne", "acne", "chickenpox", "surgery", "trauma"][i % 6]
+    severity = rng.randint(1, 4)
+    if cause in ("acne", "chickenpox"):
+        sites = rng.sample(FACE, k=rng.randint(1, 4))
+        counts = {k: rng.randint(0, 6 * severity) for k in ("A1", "B1", "B2", "C1")}
+        return {
+            "assessed_on": on,
+            "timepoint": "baseline",
+            "classification": "atrophic" if severity > 1 else "macular",
+            "morphology": ["boxcar", "rolling"] if severity > 2 else ["macular"],
+            "sites": [
+                {"site": s, "cause": cause, "scar_age_years": rng.randint(1, 12)} for s in sites
+            ],
+            "gb_qualitative": severity,
+            "gb_counts": {k: v for k, v in counts.items() if v},
+            "ecca_inputs": {
+                "V": {"count": rng.randint(0, 10 * severity)},
+                "U": {"count": rng.randint(0, 8 * severity)},
+            },
+            "scar_s": {"face": min(5, severity + rng.randint(0, 1))},
+            "bother": min(10, 2 * severity + rng.randint(0, 2)),
+        }
+    site = rng.choice(["chest", "neck", "back_of_arms", "upper_back", "jawline"])
+    raised = rng.random() < 0.5
+    return {
+        "assessed_on": on,
+        "timepoint": "baseline",
+        "classification": "hypertrophic" if raised else "atrophic",
+        "morphology": ["hypertrophic"] if raised else ["rolling"],
+        "sites": [
+            {
+                "site": site,
+                "cause": cause,
+                "scar_age_years": rng.randint(1, 5),
+                "vss_pigmentation": rng.randint(0, 2),
+                "vss_vascularity": rng.randint(0, 3),
+                "vss_pliability": rng.randint(0, 4),
+                "vss_height": rng.randint(0, 3) if raised else 0,
+            }
+        ],
+        "gb_qualitative": 4 if raised and severity > 2 else max(2, severity),
+        "gb_counts": {"C3": 1} if not raised else {},
+        "gb_d2_area_cm2": rng.choice([2, 4, 6, 12]) if raised else None,
+        "bother": rng.randint(3, 9),
+    }

@@ -1,0 +1,21 @@
+"""Helpers shared by console forms."""
+
+from django.core.exceptions import ValidationError
+
+
+def add_service_errors(form, exc: ValidationError, field_map=None) -> None:
+    """Show a service's ValidationError on the form, each message beside its field.
+
+    field_map turns a service field name ("gb_counts.B1") into a form field name
+    ("gb_B1"); names with no form field become form-level errors that still name it.
+    """
+    items = exc.message_dict.items() if hasattr(exc, "error_dict") else [("__all__", exc.messages)]
+    for name, messages in items:
+        target = field_map(name) if field_map else name
+        for message in messages:
+            if target in form.fields:
+                form.add_error(target, message)
+            elif name == "__all__":
+                form.add_error(None, message)
+            else:
+                form.add_error(None, f"{name.replace('_', ' ')}: {message}")

@@ -1,0 +1,198 @@
+"""Operations on patients: the only place that writes Patient and Consent rows.
+
+Each is one transaction that also writes the audit row; bad input raises
+ValidationError keyed by field name, with nothing saved.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from scarrx.accounts.roles import PRESCRIBER, role_of
+from scarrx.audit.services import diff, record_change
+from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
+
+# Fields a caller may set at intake or amend later.
+EDITABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "guardian_name",
+    "guardian_relationship",
+    "fitzpatrick",
+    "pregnancy_status",
+    "pregnancy_status_on",
+    "allergies",
+    "current_medicines",
+    "isotretinoin_last_6_months",
+    "anticoagulants",
+    "acne_severity",
+    "acne_onset_age",
+    "active_acne",
+    "cystic_acne",
+    "prior_treatments",
+    "prior_treatment_notes",
+    "prescriber",
+)
+
+
+def _require(actor, perm: str) -> None:
+    if actor is None or not actor.has_perm(perm):
+        raise PermissionDenied("You do not have permission to do this.")
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def _check_rules(patient: Patient) -> None:
+    """Rules beyond field types: dates that cannot be, a minor with no guardian."""
+    errors: dict[str, list[str]] = {}
+    try:
+        patient.full_clean(exclude=["record_number"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    dob = patient.date_of_birth
+    if isinstance(dob, date):
+        if dob > today():
+            errors.setdefault("date_of_birth", []).append("Date of birth cannot be in the future.")
+        elif dob.year < 1900:
+            errors.setdefault("date_of_birth", []).append("Date of birth must be after 1900.")
+        elif (
+            patient.age_on(today()) < settings.MINIMUM_AGE_WITHOUT_GUARDIAN
+            and not patient.guardian_name.strip()
+        ):
+            errors.setdefault("guardian_name", []).append(
+                f"Patients under {settings.MINIMUM_AGE_WITHOUT_GUARDIAN} need a parent or "
+                "guardian recorded."
+            )
+        if patient.acne_onset_age is not None and patient.acne_onset_age > patient.age_on(today()):
+            errors.setdefault("acne_onset_age", []).append(
+                "Acne onset age cannot be greater than the patient's age."
+            )
+    if patient.pregnancy_status_on and patient.pregnancy_status_on > today():
+        errors.setdefault("pregnancy_status_on", []).append("This date cannot be in the future.")
+    treatments = patient.prior_treatments
+    valid = set(PriorTreatment.values)
+    if not isinstance(treatments, list) or any(t not in valid for t in treatments):
+        errors.setdefault("prior_treatments", []).append(
+            f"Choose from: {', '.join(sorted(valid))}."
+        )
+    else:
+        patient.prior_treatments = sorted(set(treatments))
+    if patient.prescriber is not None and role_of(patient.prescriber) != PRESCRIBER:
+        errors.setdefault("prescriber", []).append("This person is not a prescriber.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _snapshot(patient: Patient) -> dict[str, Any]:
+    data = {f: getattr(patient, f) for f in EDITABLE_FIELDS if f != "prescriber"}
+    data["prescriber"] = str(patient.prescriber) if patient.prescriber_id else None
+    return data
+
+
+@transaction.atomic
+def register_patient(*, actor, consents: list[dict] | None = None, **fields) -> Patient:
+    """Intake: create the patient record and the consents given at the first visit."""
+    _require(actor, "patients.add_patient")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+    patient = Patient(**fields)
+    _check_rules(patient)
+    patient.record_number = f"tmp-{patient.public_id.hex[:12]}"
+    patient.save()
+    # Sequential, human-friendly, and unique because it derives from the primary key.
+    patient.record_number = f"SRX-{patient.pk:06d}"
+    patient.save(update_fields=["record_number"])
+    record_change(
+        actor=actor,
+        action="patient.registered",
+        obj=patient,
+        summary=f"Registered {patient.full_name} ({patient.record_number})",
+        data=_snapshot(patient),
+    )
+    for consent in consents or []:
+        record_consent(patient=patient, actor=actor, **consent)
+    return patient
+
+
+@transaction.atomic
+def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> Patient:
+    """Amend the record in place, keeping the old values in the change history."""
+    _require(actor, "patients.change_patient")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    before = _snapshot(patient)
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    _check_rules(patient)
+    changed = diff(before, _snapshot(patient))
+    if not changed:
+        return patient
+    patient.save()
+    record_change(
+        actor=actor,
+        action="patient.updated",
+        obj=patient,
+        summary="Updated " + ", ".join(f.replace("_", " ") for f in changed),
+        data=changed,
+        reason=reason,
+    )
+    return patient
+
+
+@transaction.atomic
+def record_consent(
+    *, patient: Patient, actor, kind: str, granted: bool, given_on: date, note: str = ""
+) -> Consent:
+    _require(actor, "patients.add_consent")
+    errors = {}
+    if kind not in ConsentKind.values:
+        errors["kind"] = f"Unknown consent {kind!r}; choose one of {', '.join(ConsentKind.values)}."
+    if not isinstance(given_on, date):
+        errors["given_on"] = "Enter the date the consent was given."
+    elif given_on > today():
+        errors["given_on"] = "A consent cannot be dated in the future."
+    elif given_on < patient.date_of_birth:
+        errors["given_on"] = "A consent cannot be dated before the patient's birth."
+    if errors:
+        raise ValidationError(errors)
+    consent = Consent.objects.create(
+        patient=patient,
+        kind=kind,
+        granted=bool(granted),
+        given_on=given_on,
+        recorded_by=actor,
+        note=note,
+    )
+    verb = "granted" if consent.granted else "withdrawn"
+    record_change(
+        actor=actor,
+        action=f"consent.{verb}",
+        obj=consent,
+        summary=f"Consent to {consent.get_kind_display().lower()} {verb}",
+        data={"kind": kind, "granted": consent.granted, "given_on": given_on, "note": note},
+    )
+    return consent
+
+
+def current_consents(patient: Patient) -> dict[str, Consent | None]:
+    """The consent in force for each kind: the latest decision, or None if never asked."""
+    latest: dict[str, Consent | None] = dict.fromkeys(ConsentKind.values)
+    for consent in patient.consents.order_by("given_on", "recorded_at", "pk"):
+        latest[consent.kind] = consent
+    return latest
