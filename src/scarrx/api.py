@@ -87,9 +87,11 @@ def _mount() -> None:
     from scarrx.assessments.api import router as assessments
     from scarrx.audit.api import router as audit
     from scarrx.patients.api import router as patients
+    from scarrx.photos.api import router as photos
 
     api.add_router("/patients", patients)
     api.add_router("/", assessments)
+    api.add_router("/", photos)
     api.add_router("/audit", audit)
 
 

@@ -54,7 +54,8 @@ def database_from_url(url: str, data_dir: Path) -> dict:
         path = unquote(parts.path)
         if not path or path == "/":
             raise ImproperlyConfigured("DATABASE_URL sqlite:/// needs a file path")
-        return sqlite_database(Path(path[1:]) if path.startswith("//") else Path(path))
+        # sqlite:///relative/path or sqlite:////absolute/path, as dj-database-url reads them.
+        return sqlite_database(Path(path[1:]))
     if parts.scheme in {"postgres", "postgresql"}:
         name = unquote(parts.path.lstrip("/"))
         if not name:
@@ -112,6 +113,10 @@ if DEBUG:
     ALLOWED_HOSTS += ["testserver"]
 CSRF_TRUSTED_ORIGINS = [o for o in env("SCARRX_CSRF_TRUSTED_ORIGINS").split(",") if o]
 
+# Uploads: Django keeps files up to this size in memory, larger ones on disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # Patients younger than this need a guardian recorded at intake.
 MINIMUM_AGE_WITHOUT_GUARDIAN = envint("SCARRX_MINIMUM_AGE_WITHOUT_GUARDIAN", 18)
 LOGIN_ATTEMPTS_PER_15_MINUTES = envint("SCARRX_LOGIN_ATTEMPTS", 5, minimum=1)
@@ -127,6 +132,7 @@ INSTALLED_APPS = [
     "scarrx.audit",
     "scarrx.patients",
     "scarrx.assessments",
+    "scarrx.photos",
     "scarrx.demo",
 ]
 

@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("patients/", include("scarrx.patients.urls")),
     path("", include("scarrx.assessments.urls")),
+    path("", include("scarrx.photos.urls")),
     path("audit/", include("scarrx.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -24,6 +24,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "assessments.amend_scarassessment",
         "audit.view_accessrecord",
         "audit.view_changerecord",
+        "photos.view_photo",
+        "photos.add_photo",
+        "photos.change_photo",
+        "photos.add_measurement",
     },
     TECHNICIAN: {
         "patients.view_patient",
@@ -31,12 +35,17 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "patients.change_patient",
         "patients.add_consent",
         "assessments.view_scarassessment",
+        "photos.view_photo",
+        "photos.add_photo",
+        "photos.change_photo",
     },
     PRESCRIBER: {
         "patients.view_patient",
         "assessments.view_scarassessment",
         "assessments.add_scarassessment",
         "assessments.amend_scarassessment",
+        "photos.view_photo",
+        "photos.add_measurement",
     },
     PATIENT: set(),
 }

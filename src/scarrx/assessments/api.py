@@ -7,7 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import Http404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
+from pydantic import StrictInt
 
 from scarrx.assessments import services
 from scarrx.assessments.access import assessments_visible_to
@@ -26,20 +27,20 @@ class SiteIn(Schema):
     )
     cause: str = Field(..., description="acne, chickenpox, surgery, trauma, other")
     scar_age_years: Decimal | None = None
-    vss_pigmentation: int | None = None
-    vss_vascularity: int | None = None
-    vss_pliability: int | None = None
-    vss_height: int | None = None
+    vss_pigmentation: StrictInt | None = None
+    vss_vascularity: StrictInt | None = None
+    vss_pliability: StrictInt | None = None
+    vss_height: StrictInt | None = None
     notes: str = ""
 
 
 class SiteOut(SiteIn):
-    vss_total: int | None
+    vss_total: StrictInt | None
 
 
 class EccaEntry(Schema):
-    count: int | None = None
-    grade: int | None = None
+    count: StrictInt | None = None
+    grade: StrictInt | None = None
 
 
 class AssessmentIn(Schema):
@@ -49,15 +50,19 @@ class AssessmentIn(Schema):
     morphology: list[str] = []
     sites: list[SiteIn]
     gb_no_scarring: bool = False
-    gb_qualitative: int | None = Field(None, description="Goodman & Baron qualitative grade 1–4")
-    gb_counts: dict[str, int] = Field({}, description='Goodman & Baron counts, e.g. {"B1": 12}')
+    gb_qualitative: StrictInt | None = Field(
+        None, description="Goodman & Baron qualitative grade 1–4"
+    )
+    gb_counts: dict[str, StrictInt] = Field(
+        {}, description='Goodman & Baron counts, e.g. {"B1": 12}'
+    )
     gb_d2_area_cm2: Decimal | None = Field(None, description="hypertrophic/keloid area, cm²")
     ecca_inputs: dict[str, EccaEntry] = Field(
         {}, description='ECCA per item, a count or a grade: {"V": {"count": 12}}'
     )
-    scar_s: dict[str, int] = Field({}, description='SCAR-S per region: {"face": 3}')
-    bother: int | None = Field(None, description="patient-reported bother 0–10")
-    global_impression: int | None = Field(
+    scar_s: dict[str, StrictInt] = Field({}, description='SCAR-S per region: {"face": 3}')
+    bother: StrictInt | None = Field(None, description="patient-reported bother 0–10")
+    global_impression: StrictInt | None = Field(
         None, description="1 very much better … 7 very much worse"
     )
     notes: str = ""
@@ -154,7 +159,7 @@ def record_assessment(request, patient_id: uuid.UUID, payload: AssessmentIn):
         patient=patient, actor=request.user, **payload.service_fields()
     )
     record_access(request, what="api.assessment.detail", patient=patient, via="api")
-    return 201, assessment
+    return Status(201, assessment)
 
 
 @router.get(
@@ -189,4 +194,4 @@ def amend_assessment(request, assessment_id: uuid.UUID, payload: AmendmentIn):
     reason = fields.pop("reason")
     amended = services.amend_assessment(original, actor=request.user, reason=reason, **fields)
     record_access(request, what="api.assessment.detail", patient=amended.patient, via="api")
-    return 201, amended
+    return Status(201, amended)

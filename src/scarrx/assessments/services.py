@@ -28,6 +28,7 @@ from scarrx.assessments.models import (
 )
 from scarrx.audit.services import record_change
 from scarrx.patients.models import Patient
+from scarrx.text import NUL_MESSAGE, fields_with_nul
 
 VSS_FIELDS = ("pigmentation", "vascularity", "pliability", "height")
 ECCA_COUNTED = tuple(k for k in scales.ECCA_ITEMS if k != "elastolysis")
@@ -54,6 +55,9 @@ class _Errors:
         return None
 
     def raise_if_any(self) -> None:
+        # D2 is scored by area, entered in its own field.
+        if "gb_counts.D2" in self.by_field:
+            self.by_field.setdefault("gb_d2_area_cm2", []).extend(self.by_field.pop("gb_counts.D2"))
         if self.by_field:
             raise ValidationError(self.by_field)
 
@@ -127,6 +131,12 @@ def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the raw inputs and compute every total; raises ValidationError."""
     errors = _Errors()
     out: dict[str, Any] = {}
+    texts = [("notes", fields.get("notes"))] + [
+        (f"sites.{i}.notes", (s or {}).get("notes"))
+        for i, s in enumerate(fields.get("sites") or [])
+    ]
+    for name in fields_with_nul(texts):
+        errors.add(name, NUL_MESSAGE)
     today = timezone.localdate()
     patient: Patient = fields["patient"]
 

@@ -7,8 +7,9 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
+from pydantic import StrictInt
 
 from scarrx.accounts.models import User
 from scarrx.audit.services import record_access
@@ -57,7 +58,9 @@ class PatientIn(Schema):
     address: str = ""
     guardian_name: str = Field("", max_length=200)
     guardian_relationship: str = Field("", max_length=60)
-    fitzpatrick: int = Field(..., ge=1, le=6, description="Self-reported phototype I–VI as 1–6")
+    fitzpatrick: StrictInt = Field(
+        ..., ge=1, le=6, description="Self-reported phototype I–VI as 1–6"
+    )
     pregnancy_status: PregnancyValue = "unknown"
     pregnancy_status_on: date | None = None
     allergies: str = ""
@@ -65,7 +68,7 @@ class PatientIn(Schema):
     isotretinoin_last_6_months: bool = False
     anticoagulants: bool = False
     acne_severity: AcneValue = "none"
-    acne_onset_age: int | None = Field(None, ge=0, le=120)
+    acne_onset_age: StrictInt | None = Field(None, ge=0, le=120)
     active_acne: bool = False
     cystic_acne: bool = False
     prior_treatments: list[TreatmentValue] = []
@@ -144,7 +147,7 @@ def register_patient(request, payload: PatientIn):
         actor=request.user, consents=consents, prescriber=_prescriber(payload.prescriber), **fields
     )
     record_access(request, what="api.patient.detail", patient=patient, via="api")
-    return 201, patient
+    return Status(201, patient)
 
 
 @router.get("", response=list[PatientSummary], summary="List patients you may see")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from scarrx.accounts.roles import PRESCRIBER, role_of
 from scarrx.audit.services import diff, record_change
 from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
+from scarrx.text import NUL_MESSAGE, fields_with_nul
 
 # Fields a caller may set at intake or amend later.
 EDITABLE_FIELDS = (
@@ -58,6 +59,10 @@ def today() -> date:
 def _check_rules(patient: Patient) -> None:
     """Rules beyond field types: dates that cannot be, a minor with no guardian."""
     errors: dict[str, list[str]] = {}
+    for name in fields_with_nul((f, getattr(patient, f, None)) for f in EDITABLE_FIELDS):
+        errors[name] = [NUL_MESSAGE]
+    if errors:
+        raise ValidationError(errors)
     try:
         patient.full_clean(exclude=["record_number"])
     except ValidationError as exc:
@@ -160,7 +165,7 @@ def record_consent(
     *, patient: Patient, actor, kind: str, granted: bool, given_on: date, note: str = ""
 ) -> Consent:
     _require(actor, "patients.add_consent")
-    errors = {}
+    errors = dict.fromkeys(fields_with_nul([("note", note)]), NUL_MESSAGE)
     if kind not in ConsentKind.values:
         errors["kind"] = f"Unknown consent {kind!r}; choose one of {', '.join(ConsentKind.values)}."
     if not isinstance(given_on, date):

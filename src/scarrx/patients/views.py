@@ -59,6 +59,9 @@ def patient_detail(request, patient_id):
         .filter(patient=patient, is_current=True)
         .prefetch_related("sites")
     )
+    from scarrx.photos.access import photos_visible_to
+
+    photos = photos_visible_to(request.user).filter(patient=patient)
     timeline = patient.change_records.select_related("actor")[:200]
     return render(
         request,
@@ -67,6 +70,7 @@ def patient_detail(request, patient_id):
             "patient": patient,
             "consents": services.current_consents(patient),
             "assessments": assessments,
+            "photos": photos,
             "timeline": timeline,
             "consent_form": ConsentForm(),
         },

@@ -1,0 +1,133 @@
+"""The fixed cast every test module shares: pharmacist, technician, prescriber, two
+patients (one with a portal login), and an outsider with no role at all."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from scarrx.accounts.roles import sync_roles
+from scarrx.accounts.services import create_user
+from scarrx.patients.services import register_patient
+
+PASSWORD = "correct-horse-battery-7"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_private(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "private", "base_url": None},
+        },
+    }
+
+
+def make_user(username: str, role: str | None, **extra):
+    if role is None:
+        from scarrx.accounts.models import User
+
+        return User.objects.create_user(username=username, password=PASSWORD)
+    return create_user(
+        username=username, role=role, password=PASSWORD, check_password=False, **extra
+    )
+
+
+@pytest.fixture
+def roles(db):
+    sync_roles()
+
+
+@pytest.fixture
+def pharmacist(roles):
+    return make_user("phil", "pharmacist", first_name="Phil", last_name="Pharm")
+
+
+@pytest.fixture
+def technician(roles):
+    return make_user("tess", "technician", first_name="Tess", last_name="Tech")
+
+
+@pytest.fixture
+def prescriber(roles):
+    return make_user("drew", "prescriber", first_name="Drew", last_name="Doctor")
+
+
+@pytest.fixture
+def other_prescriber(roles):
+    return make_user("dora", "prescriber", first_name="Dora", last_name="Doctor")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("olly", None)
+
+
+def patient_fields(**overrides) -> dict:
+    fields = {
+        "given_name": "Ada",
+        "family_name": "Example",
+        "date_of_birth": date(2000, 5, 17),
+        "sex": "female",
+        "fitzpatrick": 3,
+    }
+    return fields | overrides
+
+
+@pytest.fixture
+def patient(pharmacist, prescriber):
+    """A patient of `prescriber`, with a portal login."""
+    p = register_patient(actor=pharmacist, prescriber=prescriber, **patient_fields())
+    portal = make_user("ada", "patient")
+    type(p).objects.filter(pk=p.pk).update(user=portal)
+    p.refresh_from_db()
+    return p
+
+
+@pytest.fixture
+def other_patient(pharmacist):
+    p = register_patient(
+        actor=pharmacist, **patient_fields(given_name="Ben", family_name="Sample", sex="male")
+    )
+    portal = make_user("ben", "patient")
+    type(p).objects.filter(pk=p.pk).update(user=portal)
+    p.refresh_from_db()
+    return p
+
+
+def client_for(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def as_pharmacist(pharmacist):
+    return client_for(pharmacist)
+
+
+BASELINE = {
+    "assessed_on": date(2026, 1, 10),
+    "timepoint": "baseline",
+    "classification": "atrophic",
+    "morphology": ["boxcar", "rolling"],
+    "sites": [{"site": "cheeks", "cause": "acne", "scar_age_years": 4}],
+    "gb_qualitative": 3,
+    "gb_counts": {"A1": 8, "A2": 15, "B2": 5},
+    "ecca_inputs": {"V": {"count": 12}, "U": {"count": 3}},
+    "scar_s": {"face": 3},
+    "bother": 7,
+}
+
+
+@pytest.fixture
+def baseline(patient, pharmacist):
+    from scarrx.assessments.services import record_assessment
+
+    return record_assessment(patient=patient, actor=pharmacist, **BASELINE)
