@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer, django_auth
 
@@ -75,6 +75,12 @@ def on_not_found(request, exc):
 def on_forbidden(request, exc):
     message = str(exc) or "You do not have permission to do this."
     return api.create_response(request, errors_body([(None, message)]), status=403)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    # e.g. a body that is not JSON: ninja's message, in our one error shape.
+    return api.create_response(request, errors_body([(None, exc.message)]), status=exc.status_code)
 
 
 @api.exception_handler(AuthenticationError)

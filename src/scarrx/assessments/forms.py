@@ -39,7 +39,11 @@ class AssessmentForm(forms.Form):
         label="Goodman & Baron qualitative grade",
     )
     gb_d2_area_cm2 = forms.DecimalField(
-        required=False, min_value=0, decimal_places=1, label="D2 hypertrophic/keloid area (cm²)"
+        required=False,
+        min_value=0,
+        max_value=20000,
+        decimal_places=1,
+        label="D2 hypertrophic/keloid area (cm²)",
     )
     ecca_elastolysis = forms.TypedChoiceField(
         choices=_choices(scales.ECCA_GRADES),

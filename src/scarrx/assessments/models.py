@@ -103,6 +103,14 @@ class ScarAssessment(NeverDeleted):
         ordering = ["-assessed_on", "-signed_at", "-pk"]
         permissions = [("amend_scarassessment", "Can amend a signed scar assessment")]
         indexes = [models.Index(fields=["patient", "is_current", "-assessed_on"])]
+        constraints = [
+            # One baseline in force per patient, even under concurrent requests.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(is_current=True, timepoint="baseline"),
+                name="one_current_baseline_per_patient",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_timepoint_display()} assessment of {self.assessed_on}"

@@ -30,6 +30,7 @@ from scarrx.audit.services import record_change
 from scarrx.patients.models import Patient
 from scarrx.text import NUL_MESSAGE, fields_with_nul
 
+MAX_SCAR_AREA_CM2 = Decimal("20000")  # about the whole skin of an adult
 VSS_FIELDS = ("pigmentation", "vascularity", "pliability", "height")
 ECCA_COUNTED = tuple(k for k in scales.ECCA_ITEMS if k != "elastolysis")
 
@@ -43,21 +44,26 @@ class _Errors:
     def add(self, field: str, message: str) -> None:
         self.by_field.setdefault(field, []).append(message)
 
-    def check(self, field: str, fn: Callable[[], Any], sep: str = ".") -> Any:
-        """Run a scale; its error on item "scale.B1" is reported as "<field><sep>B1"."""
+    def check(
+        self, field: str, fn: Callable[[], Any], sep: str = ".", area_field: bool = False
+    ) -> Any:
+        """Run a scale; its error on item "scale.B1" is reported as "<field><sep>B1".
+
+        With area_field, an error about D2 (scored by area) goes to the area's own field.
+        """
         try:
             return fn()
         except scales.ScaleError as exc:
             item = exc.field.rsplit(".", 1)[1] if "." in exc.field else ""
-            self.add(f"{field}{sep}{item}" if item else field, exc.message)
+            if area_field and item == "D2":
+                self.add("gb_d2_area_cm2", exc.message)
+            else:
+                self.add(f"{field}{sep}{item}" if item else field, exc.message)
         except (TypeError, ValueError, InvalidOperation) as exc:
             self.add(field, str(exc) or "Enter a valid value.")
         return None
 
     def raise_if_any(self) -> None:
-        # D2 is scored by area, entered in its own field.
-        if "gb_counts.D2" in self.by_field:
-            self.by_field.setdefault("gb_d2_area_cm2", []).extend(self.by_field.pop("gb_counts.D2"))
         if self.by_field:
             raise ValidationError(self.by_field)
 
@@ -169,15 +175,22 @@ def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
     area = fields.get("gb_d2_area_cm2")
     if area in ("",):
         area = None
+    if "D2" in counts:
+        errors.add("gb_counts.D2", "D2 is scored by area: enter it in gb_d2_area_cm2.")
+        counts.pop("D2")
     if area is not None:
         try:
             area = Decimal(str(area)).quantize(Decimal("0.1"))
         except InvalidOperation:
             errors.add("gb_d2_area_cm2", "Enter the area in cm², e.g. 3.5.")
             area = None
+        else:
+            if area > MAX_SCAR_AREA_CM2:
+                errors.add("gb_d2_area_cm2", f"Area must be at most {MAX_SCAR_AREA_CM2} cm².")
+                area = None
     out["gb_counts"], out["gb_d2_area_cm2"] = counts, area
     out["gb_quantitative"] = (
-        errors.check("gb_counts", lambda: scales.gb_quantitative(counts, area))
+        errors.check("gb_counts", lambda: scales.gb_quantitative(counts, area), area_field=True)
         if counts or area is not None
         else None
     )
