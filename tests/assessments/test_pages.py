@@ -114,7 +114,8 @@ def test_patient_page_shows_the_assessment_scores_and_the_timeline(as_pharmacist
         "assessment.signed",
         "patient.registered",
     ]
-    assert "Baseline assessment signed" in response.content.decode()
+    assessed_on = response.context["assessments"][0].assessed_on
+    assert f"Baseline assessment of {assessed_on:%-d %b %Y} signed" in response.content.decode()
 
 
 def test_prescriber_records_an_assessment_for_their_patient(prescriber, patient):

@@ -99,7 +99,7 @@ def test_pharmacist_registers_a_patient_and_records_a_baseline(
     expect(cells.nth(3)).to_have_text("5")
     expect(cells.nth(4)).to_have_text("50")
     timeline = page.locator("ul.timeline")
-    expect(timeline).to_contain_text("Baseline assessment signed")
+    expect(timeline).to_contain_text(f"Baseline assessment of {today.day} {today:%b %Y} signed")
     expect(timeline).to_contain_text(f"Registered Ada Lovelace ({patient.record_number})")
     expect(timeline).to_contain_text("Consent to photographs granted")
     screenshot("patient-detail")

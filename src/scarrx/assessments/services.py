@@ -311,7 +311,8 @@ def record_assessment(*, patient: Patient, actor, **fields) -> ScarAssessment:
         actor=actor,
         action="assessment.signed",
         obj=assessment,
-        summary=f"{assessment.get_timepoint_display()} assessment signed",
+        summary=f"{assessment.get_timepoint_display()} assessment of "
+        f"{assessment.assessed_on:%-d %b %Y} signed",
         data=_summary_data(assessment),
     )
     return assessment
@@ -332,7 +333,8 @@ def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) 
         actor=actor,
         action="assessment.amended",
         obj=amended,
-        summary=f"{amended.get_timepoint_display()} assessment amended",
+        summary=f"{amended.get_timepoint_display()} assessment of "
+        f"{amended.assessed_on:%-d %b %Y} amended",
         data={"amends": str(original.public_id), **_summary_data(amended)},
         reason=reason.strip(),
     )

@@ -18,6 +18,7 @@ from django.utils import timezone
 from scarrx.accounts.models import Pharmacy, User
 from scarrx.accounts.services import create_user
 from scarrx.assessments.services import record_assessment
+from scarrx.demo.photos import add_photo_pair
 from scarrx.patients.services import register_patient
 
 DEMO_PASSWORD = "scarrx-demo"  # noqa: S105 - printed for the demo on purpose
@@ -55,6 +56,7 @@ FAMILY = [
     "Silverton",
     "Thistlewood",
 ]
+PHOTO_PATIENTS = (0, 1, 2, 6, 9)  # besides the reference case
 FACE = ["forehead", "temples", "cheeks", "nose", "chin", "jawline"]
 
 
@@ -63,6 +65,7 @@ class DemoSummary:
     users: list[tuple[str, str]] = field(default_factory=list)  # (username, role)
     patients: int = 0
     assessments: int = 0
+    photo_pairs: int = 0
     already_loaded: bool = False
 
 
@@ -97,7 +100,7 @@ def load_demo(today: date | None = None) -> DemoSummary:
     }
     pharmacist, prescriber = users["pharmacist"], users["prescriber"]
     reference = _reference_case(today, pharmacist, prescriber, users["patient"])
-    summary.patients, summary.assessments = 1, 1
+    summary.patients, summary.assessments = 1, 2
     for i in range(29):
         patient = _fictional_patient(rng, i, today, pharmacist, prescriber)
         baseline_on = today - timedelta(days=rng.randint(5, 120))
@@ -106,8 +109,27 @@ def load_demo(today: date | None = None) -> DemoSummary:
         record_assessment(patient=patient, actor=pharmacist, **_baseline(rng, i, baseline_on))
         summary.patients += 1
         summary.assessments += 1
-    assert reference.assessments.count() == 1
+        if i in PHOTO_PATIENTS and _photo_consent(patient) and baseline_on < today - timedelta(28):
+            add_photo_pair(
+                patient=patient,
+                actor=pharmacist,
+                baseline_on=baseline_on,
+                followup_on=today - timedelta(days=1),
+                seed=100 + i,
+                delta_a=rng.uniform(6, 12),
+                improvement=rng.uniform(-1, 3),
+            )
+            summary.photo_pairs += 1
+    summary.photo_pairs += 1  # the reference case's pair
+    assert reference.assessments.count() == 2
     return summary
+
+
+def _photo_consent(patient) -> bool:
+    from scarrx.patients.services import current_consents
+
+    consent = current_consents(patient)["photographs"]
+    return consent is not None and consent.granted
 
 
 def _consents(day: date, photos: bool = True, data: bool = True) -> list[dict]:
@@ -121,7 +143,7 @@ def _consents(day: date, photos: bool = True, data: bool = True) -> list[dict]:
 def _reference_case(today: date, pharmacist, prescriber, portal_user):
     """The programme's reference case: a fictional 24-year-old woman whose severe acne
     left atrophic scarring across her face."""
-    start = today - timedelta(days=2)
+    start = today - timedelta(days=86)  # baseline; the week-12 visit was two days ago
     patient = register_patient(
         actor=pharmacist,
         consents=_consents(start),
@@ -172,6 +194,37 @@ def _reference_case(today: date, pharmacist, prescriber, portal_user):
         bother=8,
         notes="Scarring across the whole face; redness from old breakouts on both cheeks. "
         "Fictional demo patient.",
+    )
+    week_12 = start + timedelta(weeks=12)
+    record_assessment(
+        patient=patient,
+        actor=pharmacist,
+        assessed_on=week_12,
+        timepoint="week_12",
+        classification="atrophic",
+        morphology=["icepick", "boxcar", "rolling", "macular"],
+        sites=[{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE],
+        gb_qualitative=4,
+        gb_counts={"A1": 15, "B1": 14, "B2": 12, "B3": 4, "C1": 9, "C2": 6, "C3": 2},
+        ecca_inputs={
+            "V": {"count": 15},
+            "U": {"count": 26},
+            "M": {"count": 8},
+            "elastolysis": {"grade": 1},
+        },
+        scar_s={"face": 4, "chest": 1, "back": 2},
+        bother=6,
+        global_impression=3,
+        notes="Cheeks visibly less red; contour unchanged, as expected at 12 weeks.",
+    )
+    add_photo_pair(
+        patient=patient,
+        actor=pharmacist,
+        baseline_on=start,
+        followup_on=week_12,
+        seed=24,
+        delta_a=13.0,
+        improvement=6.0,
     )
     patient.refresh_from_db()
     return patient

@@ -14,7 +14,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Loaded demo data: {summary.patients} fictional patients, "
-                    f"{summary.assessments} assessments."
+                    f"{summary.assessments} assessments, "
+                    f"{summary.photo_pairs} before/after photo pairs (synthetic phantoms)."
                 )
             )
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")

@@ -1,0 +1,94 @@
+"""`scarrx photo analyze`: the researchers' and scripts' way in.
+
+    scarrx photo analyze FILE --roi "X,Y X,Y X,Y ..." --reference "X,Y X,Y X,Y ..."
+                              [--corners "X,Y X,Y X,Y X,Y"] [--baseline FILE]
+
+`main` receives the arguments after the word "photo" (e.g. ["analyze", "a.jpg", ...]),
+prints one JSON object and returns 0, or prints one line to stderr and returns 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import ImagingError
+
+USAGE_ERROR = 2
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse would print usage and exit; the contract is one line and a status.
+        raise _Refused(message)
+
+
+def parse_points(text: str, option: str) -> list[tuple[float, float]]:
+    """ "X,Y X,Y ..." -> [(x, y), ...]; a clear message naming the option otherwise."""
+    points = []
+    for pair in text.replace(";", " ").split():
+        parts = pair.split(",")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            points.append((float(parts[0]), float(parts[1])))
+        except ValueError:
+            message = f"{option}: expected X,Y pairs separated by spaces, got {pair!r}"
+            raise _Refused(message) from None
+    return points
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        if args.command != "analyze":
+            raise _Refused(f"unknown photo command {args.command!r}")
+        result = _analyze(args)
+    except (_Refused, ImagingError) as exc:
+        print(f"scarrx photo: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    print(json.dumps(result, allow_nan=False))
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> dict[str, object]:
+    from .analysis import analyze  # heavy imports only when there is work to do
+
+    roi = parse_points(args.roi, "--roi")
+    reference = parse_points(args.reference, "--reference")
+    corners = None if args.corners is None else parse_points(args.corners, "--corners")
+    if corners is not None and len(corners) != 4:
+        raise _Refused(f"--corners: give exactly four X,Y points, got {len(corners)}")
+    return analyze(args.file, roi, reference, corners=corners, baseline=args.baseline)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="scarrx photo", description="Measure progress photos.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    analyze = commands.add_parser(
+        "analyze", help="calibrate a photo on its colour chart and measure two regions"
+    )
+    analyze.add_argument("file", help="JPEG, PNG or HEIC photo")
+    analyze.add_argument("--roi", required=True, help='scar region: "X,Y X,Y X,Y ..."')
+    analyze.add_argument("--reference", required=True, help="unaffected skin, same format")
+    analyze.add_argument(
+        "--corners",
+        help="chart's four corner-patch outer corners, when detection should "
+        'be skipped: "X,Y X,Y X,Y X,Y"',
+    )
+    analyze.add_argument(
+        "--baseline", help="baseline photo: align FILE to it; regions are drawn on it"
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Photos through the API: upload, list, retrieve, the private file, regions, alignment."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from ninja import Field, File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from scarrx.assessments.access import assessments_visible_to
+from scarrx.audit.services import record_access
+from scarrx.patients.access import get_patient_for
+from scarrx.photos import services
+from scarrx.photos.access import get_photo_for, photos_visible_to
+from scarrx.photos.forms import MAX_UPLOAD_BYTES
+from scarrx.photos.models import Measurement, Photo
+from scarrx.photos.storage import read_private
+
+router = Router(tags=["photos"])
+
+Point = tuple[float, float]
+
+
+class MeasurementOut(Schema):
+    id: uuid.UUID = Field(..., alias="public_id")
+    photo: uuid.UUID
+    roi: list[Point]
+    reference: list[Point]
+    baseline: uuid.UUID | None
+    result: dict
+    algorithm_version: str
+    measured_at: datetime
+
+    @staticmethod
+    def resolve_photo(obj: Measurement):
+        return obj.photo.public_id
+
+    @staticmethod
+    def resolve_baseline(obj: Measurement):
+        return obj.baseline.public_id if obj.baseline_id else None
+
+
+class PhotoOut(Schema):
+    id: uuid.UUID = Field(..., alias="public_id")
+    patient: uuid.UUID
+    assessment: uuid.UUID | None
+    site: str
+    view: str
+    taken_at: datetime
+    taken_at_source: str
+    width: int
+    height: int
+    source_format: str
+    sha256: str
+    calibrated: bool
+    uncalibrated_reason: str
+    calibration: dict
+    px_per_mm: float | None
+    image_url: str
+    measurement: MeasurementOut | None
+
+    @staticmethod
+    def resolve_patient(obj: Photo):
+        return obj.patient.public_id
+
+    @staticmethod
+    def resolve_assessment(obj: Photo):
+        return obj.assessment.public_id if obj.assessment_id else None
+
+    @staticmethod
+    def resolve_image_url(obj: Photo):
+        return f"/api/v1/photos/{obj.public_id}/image"
+
+    @staticmethod
+    def resolve_measurement(obj: Photo):
+        return obj.measurements.filter(is_current=True).first()
+
+
+class CornersIn(Schema):
+    corners: list[Point] = Field(..., description="the chart's four corners, upright pixels")
+
+
+class RegionsIn(Schema):
+    roi: list[Point] = Field(..., description="scar region polygon, at least 3 points")
+    reference: list[Point] = Field(..., description="unaffected skin polygon, at least 3 points")
+
+
+@router.post("/patients/{patient_id}/photos", response={201: PhotoOut}, summary="Upload a photo")
+def upload_photo(
+    request,
+    patient_id: uuid.UUID,
+    file: File[UploadedFile],
+    site: Form[str],
+    view: Form[str],
+    taken_at: Form[datetime | None] = None,
+    assessment: Form[uuid.UUID | None] = None,
+):
+    patient = get_patient_for(request.user, patient_id)
+    if not request.user.has_perm("photos.add_photo"):
+        raise PermissionDenied("You may not upload photos.")
+    if file.size > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": "The file is larger than 40 MB."})
+    chosen = None
+    if assessment is not None:
+        chosen = (
+            assessments_visible_to(request.user)
+            .filter(patient=patient, public_id=assessment)
+            .first()
+        )
+        if chosen is None:
+            raise ValidationError({"assessment": "No such assessment for this patient."})
+    photo = services.upload_photo(
+        patient=patient,
+        actor=request.user,
+        data=file.read(),
+        site=site,
+        view=view,
+        taken_at=taken_at,
+        assessment=chosen,
+    )
+    record_access(request, what="api.photo.detail", patient=patient, via="api")
+    return Status(201, photo)
+
+
+@router.get("/patients/{patient_id}/photos", response=list[PhotoOut], summary="A patient's photos")
+def list_photos(request, patient_id: uuid.UUID):
+    patient = get_patient_for(request.user, patient_id)
+    record_access(request, what="api.photo.list", patient=patient, via="api")
+    return photos_visible_to(request.user).filter(patient=patient)
+
+
+@router.get("/photos/{photo_id}", response=PhotoOut, summary="Retrieve a photo's record")
+def get_photo(request, photo_id: uuid.UUID):
+    photo = get_photo_for(request.user, photo_id)
+    record_access(request, what="api.photo.detail", patient=photo.patient, via="api")
+    return photo
+
+
+@router.get("/photos/{photo_id}/image", summary="The photo itself (JPEG, metadata stripped)")
+def photo_image(request, photo_id: uuid.UUID):
+    photo = get_photo_for(request.user, photo_id)
+    record_access(request, what="api.photo.file", patient=photo.patient, via="api")
+    response = HttpResponse(read_private(photo.file), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.post("/photos/{photo_id}/corners", response=PhotoOut, summary="Give the chart's corners")
+def set_corners(request, photo_id: uuid.UUID, payload: CornersIn):
+    photo = get_photo_for(request.user, photo_id)
+    if len(payload.corners) != 4:
+        raise ValidationError({"corners": "Give exactly the chart's four corners."})
+    photo = services.set_chart_corners(
+        photo, actor=request.user, corners=[list(p) for p in payload.corners]
+    )
+    record_access(request, what="api.photo.detail", patient=photo.patient, via="api")
+    return photo
+
+
+@router.post(
+    "/photos/{photo_id}/measurements",
+    response={201: MeasurementOut},
+    summary="Measure a scar region against a reference region",
+)
+def measure(request, photo_id: uuid.UUID, payload: RegionsIn):
+    photo = get_photo_for(request.user, photo_id)
+    measurement = services.measure_photo(
+        photo,
+        actor=request.user,
+        roi=[list(p) for p in payload.roi],
+        reference=[list(p) for p in payload.reference],
+    )
+    record_access(request, what="api.photo.measurement", patient=photo.patient, via="api")
+    return Status(201, measurement)
+
+
+@router.post(
+    "/photos/{photo_id}/align",
+    response={201: MeasurementOut},
+    summary="Align to the baseline photo of the same site and view, and measure its regions",
+)
+def align_to_baseline(request, photo_id: uuid.UUID):
+    photo = get_photo_for(request.user, photo_id)
+    baseline = services.baseline_measurement_for(photo)
+    if baseline is None:
+        raise ValidationError({"baseline": "No measured baseline photo of this site and view."})
+    measurement = services.carry_over(photo, actor=request.user, baseline=baseline)
+    record_access(request, what="api.photo.measurement", patient=photo.patient, via="api")
+    return Status(201, measurement)

@@ -1,0 +1,84 @@
+import math
+
+from django import forms
+
+from scarrx.assessments.models import Site
+from scarrx.photos.models import View
+
+MAX_UPLOAD_BYTES = 40 * 1024 * 1024
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Photo (JPEG, PNG or HEIC)",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/heic,.heic"}),
+    )
+    site = forms.ChoiceField(choices=Site.choices)
+    view = forms.ChoiceField(choices=View.choices)
+    taken_at = forms.DateTimeField(
+        required=False,
+        label="Taken at (if the photo does not say)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    assessment = forms.ChoiceField(choices=[("", "—")], required=False)
+
+    def __init__(self, *args, assessments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assessment"].choices = [("", "— none —")] + [
+            (str(a.public_id), f"{a.get_timepoint_display()} · {a.assessed_on:%d %b %Y}")
+            for a in assessments
+        ]
+        self._assessments = {str(a.public_id): a for a in assessments}
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if f.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is larger than 40 MB.")
+        return f
+
+    def chosen_assessment(self):
+        return self._assessments.get(self.cleaned_data.get("assessment") or "")
+
+
+def parse_points(raw: str, *, minimum: int = 3) -> list[list[float]]:
+    """'X,Y X,Y X,Y' → [[x, y], ...]; ValueError with a plain message otherwise."""
+    points = []
+    for pair in (raw or "").split():
+        try:
+            x, y = (float(v) for v in pair.split(","))
+        except ValueError:
+            raise ValueError(f"{pair!r} is not a point like 120,340.") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(f"{pair!r} is not a point like 120,340.")
+        points.append([x, y])
+    if len(points) < minimum:
+        raise ValueError(f"Draw at least {minimum} points.")
+    return points
+
+
+class RegionsForm(forms.Form):
+    roi = forms.CharField(widget=forms.HiddenInput, label="Scar region")
+    reference = forms.CharField(widget=forms.HiddenInput, label="Reference skin region")
+
+    def clean(self):
+        data = super().clean()
+        for name in ("roi", "reference"):
+            if name in data:
+                try:
+                    data[name] = parse_points(data[name])
+                except ValueError as exc:
+                    self.add_error(name, str(exc))
+        return data
+
+
+class CornersForm(forms.Form):
+    corners = forms.CharField(widget=forms.HiddenInput, label="Chart corners")
+
+    def clean_corners(self):
+        try:
+            points = parse_points(self.cleaned_data["corners"], minimum=4)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if len(points) != 4:
+            raise forms.ValidationError("Click exactly the chart's four corners.")
+        return points

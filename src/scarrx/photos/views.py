@@ -1,0 +1,225 @@
+from functools import lru_cache
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST
+
+from scarrx.accounts.decorators import staff_required
+from scarrx.assessments.access import assessments_visible_to
+from scarrx.audit.services import record_access
+from scarrx.forms import add_service_errors
+from scarrx.patients.access import get_patient_for
+from scarrx.photos import services
+from scarrx.photos.access import get_photo_for, measurements_visible_to
+from scarrx.photos.forms import CornersForm, RegionsForm, UploadForm
+from scarrx.photos.models import View
+from scarrx.photos.storage import read_private
+
+
+def _private_jpeg(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@staff_required
+def photo_upload(request, patient_id):
+    patient = get_patient_for(request.user, patient_id)
+    if not request.user.has_perm("photos.add_photo"):
+        raise Http404
+    assessments = assessments_visible_to(request.user).filter(patient=patient, is_current=True)
+    form = UploadForm(request.POST or None, request.FILES or None, assessments=assessments)
+    if request.method == "POST" and form.is_valid():
+        try:
+            photo = services.upload_photo(
+                patient=patient,
+                actor=request.user,
+                data=form.cleaned_data["file"].read(),
+                site=form.cleaned_data["site"],
+                view=form.cleaned_data["view"],
+                taken_at=form.cleaned_data["taken_at"],
+                assessment=form.chosen_assessment(),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "Photo stored."
+                if photo.calibrated
+                else "Photo stored, but not calibrated: " + photo.uncalibrated_reason,
+            )
+            return redirect("photo-detail", photo_id=photo.public_id)
+    record_access(request, what="photo.upload", patient=patient)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "photos/upload.html", {"form": form, "patient": patient}, status=status)
+
+
+@staff_required
+def photo_detail(request, photo_id):
+    photo = get_photo_for(request.user, photo_id)
+    record_access(request, what="photo.detail", patient=photo.patient)
+    current = photo.measurements.filter(is_current=True).select_related("baseline").first()
+    baseline = services.baseline_measurement_for(photo)
+    return render(
+        request,
+        "photos/detail.html",
+        {
+            "photo": photo,
+            "patient": photo.patient,
+            "measurement": current,
+            "baseline": baseline,
+            "regions_form": RegionsForm(
+                initial={
+                    "roi": _points(current.roi) if current else "",
+                    "reference": _points(current.reference) if current else "",
+                }
+            ),
+            "corners_form": CornersForm(),
+        },
+    )
+
+
+def _points(points) -> str:
+    return " ".join(f"{round(x)},{round(y)}" for x, y in points)
+
+
+@staff_required
+@require_POST
+def photo_regions(request, photo_id):
+    photo = get_photo_for(request.user, photo_id)
+    form = RegionsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.measure_photo(
+                photo,
+                actor=request.user,
+                roi=form.cleaned_data["roi"],
+                reference=form.cleaned_data["reference"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    _report(request, form, "Regions measured.")
+    return redirect("photo-detail", photo_id=photo.public_id)
+
+
+@staff_required
+@require_POST
+def photo_corners(request, photo_id):
+    photo = get_photo_for(request.user, photo_id)
+    form = CornersForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_chart_corners(
+                photo, actor=request.user, corners=form.cleaned_data["corners"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    _report(request, form, "Chart corners saved.")
+    return redirect("photo-detail", photo_id=photo.public_id)
+
+
+@staff_required
+@require_POST
+def photo_carry_over(request, photo_id):
+    photo = get_photo_for(request.user, photo_id)
+    baseline = services.baseline_measurement_for(photo)
+    if baseline is None:
+        messages.error(request, "No measured baseline photo of this site and view.")
+        return redirect("photo-detail", photo_id=photo.public_id)
+    try:
+        measurement = services.carry_over(photo, actor=request.user, baseline=baseline)
+    except ValidationError as exc:
+        for field, errs in exc.message_dict.items():
+            messages.error(request, f"Not aligned — {field}: {' '.join(errs)}")
+        return redirect("photo-detail", photo_id=photo.public_id)
+    return redirect("photo-compare", measurement_id=measurement.public_id)
+
+
+def _report(request, form, success: str) -> None:
+    if form.errors:
+        for field, errs in form.errors.items():
+            label = form.fields[field].label if field in form.fields else "Photo"
+            messages.error(request, f"{label}: {' '.join(errs)}")
+    else:
+        messages.success(request, success)
+
+
+@staff_required
+def photo_file(request, photo_id):
+    photo = get_photo_for(request.user, photo_id)
+    record_access(request, what="photo.file", patient=photo.patient)
+    return _private_jpeg(read_private(photo.file))
+
+
+@staff_required
+def photo_thumb(request, photo_id):
+    photo = get_photo_for(request.user, photo_id)
+    record_access(request, what="photo.thumbnail", patient=photo.patient)
+    return _private_jpeg(read_private(photo.thumbnail))
+
+
+def _followup_measurement(user, measurement_id):
+    found = measurements_visible_to(user).filter(public_id=measurement_id).first()
+    if found is None or found.baseline_id is None:
+        raise Http404
+    return found
+
+
+@staff_required
+def compare(request, measurement_id):
+    followup = _followup_measurement(request.user, measurement_id)
+    baseline = followup.baseline
+    record_access(request, what="photo.compare", patient=followup.photo.patient)
+    return render(
+        request,
+        "photos/compare.html",
+        {
+            "patient": followup.photo.patient,
+            "f": followup,
+            "b": baseline,
+            "rows": services.comparison_rows(baseline.result, followup.result),
+            "days": (followup.photo.taken_at - baseline.photo.taken_at).days,
+        },
+    )
+
+
+@staff_required
+def compare_image(request, measurement_id, which):
+    followup = _followup_measurement(request.user, measurement_id)
+    if which not in ("baseline", "aligned"):
+        raise Http404
+    record_access(request, what=f"photo.compare.{which}", patient=followup.photo.patient)
+    return _private_jpeg(services.comparison_image(followup, which))
+
+
+def capture_guide(request):
+    """The patient-facing capture guide: no patient data, so no sign-in needed."""
+    views = [
+        ("front", "Front", "look straight at the camera, chart beside your cheek"),
+        (
+            "left_45",
+            "45° left",
+            "turn your head to the left until your nose lines up with the far cheek",
+        ),
+        ("right_45", "45° right", "the same, turning to the right"),
+    ]
+    return render(request, "photos/guide.html", {"views": views})
+
+
+@cache_control(max_age=86400, public=True)
+def guide_example(request, view):
+    if view not in View.values:
+        raise Http404
+    return HttpResponse(_guide_picture(view), content_type="image/jpeg")
+
+
+@lru_cache(maxsize=8)
+def _guide_picture(view: str) -> bytes:
+    from scarrx.imaging.guide import example_picture
+
+    return example_picture(view)
