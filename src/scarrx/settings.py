@@ -194,6 +194,24 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Photos and PDFs on S3-compatible storage when a bucket is named. Objects are private
+# and scarrx never hands out their URLs: files are streamed through permission-checked views.
+S3_BUCKET = env("SCARRX_S3_BUCKET")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env("SCARRX_S3_ENDPOINT_URL") or None,
+            "region_name": env("SCARRX_S3_REGION") or None,
+            "access_key": env("SCARRX_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("SCARRX_S3_SECRET_ACCESS_KEY") or None,
+            "location": env("SCARRX_S3_PREFIX", "private"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 # Private files are never served by URL: MEDIA_URL deliberately points nowhere public.
 MEDIA_ROOT = DATA_DIR / "private"
 WHITENOISE_USE_FINDERS = True

@@ -141,40 +141,26 @@ def field_for(service_name: str) -> str:
     }.get(head, service_name)
 
 
+def _vss(item: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        choices=_choices(scales.VSS_ITEMS[item]),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label=f"VSS {item}",
+    )
+
+
 class SiteForm(forms.Form):
     site = forms.ChoiceField(choices=[("", "—")] + Site.choices, required=False)
     cause = forms.ChoiceField(choices=[("", "—")] + Cause.choices, required=False)
     scar_age_years = forms.DecimalField(
         required=False, min_value=0, max_value=120, decimal_places=1, label="Scar age (years)"
     )
-    vss_pigmentation = forms.TypedChoiceField(
-        choices=_choices(scales.VSS_ITEMS["pigmentation"]),
-        coerce=int,
-        empty_value=None,
-        required=False,
-        label="VSS pigmentation",
-    )
-    vss_vascularity = forms.TypedChoiceField(
-        choices=_choices(scales.VSS_ITEMS["vascularity"]),
-        coerce=int,
-        empty_value=None,
-        required=False,
-        label="VSS vascularity",
-    )
-    vss_pliability = forms.TypedChoiceField(
-        choices=_choices(scales.VSS_ITEMS["pliability"]),
-        coerce=int,
-        empty_value=None,
-        required=False,
-        label="VSS pliability",
-    )
-    vss_height = forms.TypedChoiceField(
-        choices=_choices(scales.VSS_ITEMS["height"]),
-        coerce=int,
-        empty_value=None,
-        required=False,
-        label="VSS height",
-    )
+    vss_pigmentation = _vss("pigmentation")
+    vss_vascularity = _vss("vascularity")
+    vss_pliability = _vss("pliability")
+    vss_height = _vss("height")
     notes = forms.CharField(max_length=300, required=False)
 
     def clean(self):

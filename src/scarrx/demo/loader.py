@@ -174,48 +174,43 @@ def _reference_case(today: date, pharmacist, prescriber, portal_user):
     from scarrx.patients.models import Patient
 
     Patient.objects.filter(pk=patient.pk).update(user=portal_user)
-    record_assessment(
-        patient=patient,
-        actor=pharmacist,
-        assessed_on=start,
-        timepoint="baseline",
-        classification="atrophic",
-        morphology=["icepick", "boxcar", "rolling", "macular"],
-        sites=[{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE],
-        gb_qualitative=4,
-        gb_counts={"A1": 24, "B1": 14, "B2": 12, "B3": 4, "C1": 9, "C2": 6, "C3": 2},
-        ecca_inputs={
+    face = {
+        "classification": "atrophic",
+        "morphology": ["icepick", "boxcar", "rolling", "macular"],
+        "sites": [{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE],
+        "gb_qualitative": 4,
+        "ecca_inputs": {
             "V": {"count": 15},
             "U": {"count": 26},
             "M": {"count": 8},
             "elastolysis": {"grade": 1},
         },
-        scar_s={"face": 4, "chest": 1, "back": 2},
+        "scar_s": {"face": 4, "chest": 1, "back": 2},
+    }
+    counts = {"B1": 14, "B2": 12, "B3": 4, "C1": 9, "C2": 6, "C3": 2}
+    record_assessment(
+        patient=patient,
+        actor=pharmacist,
+        assessed_on=start,
+        timepoint="baseline",
+        gb_counts={"A1": 24, **counts},
         bother=8,
         notes="Scarring across the whole face; redness from old breakouts on both cheeks. "
         "Fictional demo patient.",
+        **face,
     )
+    # Week 12: fewer red marks (A1) and less bother; contour unchanged, as expected.
     week_12 = start + timedelta(weeks=12)
     record_assessment(
         patient=patient,
         actor=pharmacist,
         assessed_on=week_12,
         timepoint="week_12",
-        classification="atrophic",
-        morphology=["icepick", "boxcar", "rolling", "macular"],
-        sites=[{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE],
-        gb_qualitative=4,
-        gb_counts={"A1": 15, "B1": 14, "B2": 12, "B3": 4, "C1": 9, "C2": 6, "C3": 2},
-        ecca_inputs={
-            "V": {"count": 15},
-            "U": {"count": 26},
-            "M": {"count": 8},
-            "elastolysis": {"grade": 1},
-        },
-        scar_s={"face": 4, "chest": 1, "back": 2},
+        gb_counts={"A1": 15, **counts},
         bother=6,
         global_impression=3,
         notes="Cheeks visibly less red; contour unchanged, as expected at 12 weeks.",
+        **face,
     )
     add_photo_pair(
         patient=patient,
