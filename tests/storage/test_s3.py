@@ -1,10 +1,9 @@
 """Photos on S3-compatible storage: a real S3 HTTP server (moto's) on loopback."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import boto3
 import pytest
-from django.utils import timezone
 from moto.server import ThreadedMotoServer
 
 from scarrx.imaging.phantom import WARM_CAST, SceneSpec, make_scene, photograph
@@ -54,10 +53,14 @@ def test_photo_is_stored_privately_in_the_bucket_and_served_only_through_the_vie
     s3_storage, patient, pharmacist, outsider
 ):
     record_consent(
-        patient=patient, actor=pharmacist, kind="photographs", granted=True, given_on=date.today()
+        patient=patient,
+        actor=pharmacist,
+        kind="photographs",
+        granted=True,
+        given_on=date(2026, 1, 1),
     )
     jpeg = photograph(make_scene(SceneSpec(seed=5)), WARM_CAST).jpeg
-    taken = timezone.make_aware(datetime(2026, 1, 5, 9, 0))
+    taken = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
     photo = upload_photo(
         patient=patient, actor=pharmacist, data=jpeg, site="cheeks", view="front", taken_at=taken
