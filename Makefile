@@ -16,7 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/scarrx migrate --no-input
+	$(BIN)/scarrx migrate --no-input -v 0
 	$(BIN)/scarrx demo
 	$(BIN)/scarrx serve --port $(PORT)
 
