@@ -22,8 +22,8 @@ def _fast_and_private(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "private", "base_url": None},
+            **settings.STORAGES["default"],
+            "OPTIONS": {"location": tmp_path / "private"},
         },
     }
 

@@ -190,8 +190,8 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": DATA_DIR / "private", "base_url": None},
+        "BACKEND": "scarrx.photos.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "private"},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -50,7 +50,7 @@ class AssessmentForm(forms.Form):
         coerce=int,
         empty_value=None,
         required=False,
-        label=scales.ECCA_ITEMS["elastolysis"][0] + " (grade)",
+        label=scales.ECCA_ITEMS["elastolysis"][0].capitalize() + " (grade)",
     )
     bother = forms.TypedChoiceField(
         choices=[("", "—")] + [(str(i), str(i)) for i in range(11)],
@@ -74,7 +74,9 @@ class AssessmentForm(forms.Form):
             self.fields[f"gb_{key}"] = _count(f"{key} — {label} (×{base})")
         for key in ECCA_COUNTED:
             label, weight = scales.ECCA_ITEMS[key]
-            self.fields[f"ecca_{key}"] = _count(f"{label} (×{weight}), count")
+            self.fields[f"ecca_{key}"] = _count(
+                f"{label[:1].upper()}{label[1:]} (×{weight}), count"
+            )
         for region in scales.SCAR_S_REGIONS:
             self.fields[f"scar_s_{region}"] = forms.TypedChoiceField(
                 choices=_choices(scales.SCAR_S_CATEGORIES, "not graded"),

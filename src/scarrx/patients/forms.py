@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from scarrx.accounts.models import User
 from scarrx.accounts.roles import PRESCRIBER
@@ -43,7 +44,9 @@ class PatientForm(forms.ModelForm):
 class IntakeForm(PatientForm):
     """A new patient, with the consents given at the first visit."""
 
-    consents_given_on = forms.DateField(widget=DATE, label="Consents given on")
+    consents_given_on = forms.DateField(
+        widget=DATE, label="Consents given on", initial=timezone.localdate
+    )
     consent_treatment = forms.BooleanField(required=False, label="Consents to treatment")
     consent_photographs = forms.BooleanField(required=False, label="Consents to photographs")
     consent_deidentified_data = forms.BooleanField(

@@ -1,14 +1,14 @@
 """Photos through the API: upload, list, retrieve, the private file, regions, alignment."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.pagination import paginate
 
 from scarrx.assessments.access import assessments_visible_to
 from scarrx.audit.services import record_access
@@ -76,7 +76,20 @@ class PhotoOut(Schema):
 
     @staticmethod
     def resolve_measurement(obj: Photo):
-        return obj.measurements.filter(is_current=True).first()
+        current = getattr(obj, "current_measurements", None)
+        if current is None:  # a single photo, not fetched through with_measurements
+            current = list(
+                with_measurements(Photo.objects.filter(pk=obj.pk))[0].current_measurements
+            )
+        return current[0] if current else None
+
+
+def with_measurements(photos):
+    """Photos with their assessment and current measurement, in a fixed number of queries."""
+    current = Measurement.objects.filter(is_current=True).select_related("photo", "baseline")
+    return photos.select_related("patient", "assessment").prefetch_related(
+        Prefetch("measurements", queryset=current, to_attr="current_measurements")
+    )
 
 
 class CornersIn(Schema):
@@ -126,10 +139,11 @@ def upload_photo(
 
 
 @router.get("/patients/{patient_id}/photos", response=list[PhotoOut], summary="A patient's photos")
+@paginate
 def list_photos(request, patient_id: uuid.UUID):
     patient = get_patient_for(request.user, patient_id)
     record_access(request, what="api.photo.list", patient=patient, via="api")
-    return photos_visible_to(request.user).filter(patient=patient)
+    return with_measurements(photos_visible_to(request.user).filter(patient=patient))
 
 
 @router.get("/photos/{photo_id}", response=PhotoOut, summary="Retrieve a photo's record")

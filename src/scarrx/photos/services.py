@@ -22,7 +22,7 @@ from scarrx.patients.access import patients_visible_to
 from scarrx.patients.models import ConsentKind, Patient
 from scarrx.patients.services import current_consents
 from scarrx.photos.models import Measurement, Photo, View
-from scarrx.photos.storage import read_private, save_private
+from scarrx.photos.storage import delete_private, read_private, save_private
 
 
 def _require(actor, patient: Patient, perm: str) -> None:
@@ -109,8 +109,21 @@ def upload_photo(
         uploaded_by=actor,
     )
     _apply_calibration(photo, calibration)
-    photo.file = save_private(prepared.jpeg)
-    photo.thumbnail = save_private(prepared.thumbnail)
+    written: list[str] = []
+    try:
+        photo.file = save_private(prepared.jpeg)
+        written.append(photo.file)
+        photo.thumbnail = save_private(prepared.thumbnail)
+        written.append(photo.thumbnail)
+        _save_uploaded(photo, actor, site, view, when, prepared.sha256)
+    except BaseException:
+        # The rows roll back with the transaction; the files must go too.
+        delete_private(written)
+        raise
+    return photo
+
+
+def _save_uploaded(photo: Photo, actor, site: str, view: str, when, sha256: str) -> None:
     photo.save()
     record_change(
         actor=actor,
@@ -119,9 +132,8 @@ def upload_photo(
         summary=f"Photo of {photo.get_site_display().lower()} ({photo.get_view_display()}) "
         f"taken {timezone.localtime(when):%-d %b %Y}, "
         + ("calibrated" if photo.calibrated else "uncalibrated"),
-        data={"site": site, "view": view, "taken_at": when, "sha256": prepared.sha256},
+        data={"site": site, "view": view, "taken_at": when, "sha256": sha256},
     )
-    return photo
 
 
 def _apply_calibration(photo: Photo, result: dict) -> None:
@@ -271,8 +283,17 @@ def comparison_rows(baseline: dict, followup: dict, *, exploratory: bool = False
     for label, path, digits in EXPLORATORY_ROWS if exploratory else METRIC_ROWS:
         b, f = _dig(baseline, path), _dig(followup, path)
         change = None if b is None or f is None else round(f - b, digits)
-        rows.append({"label": label, "baseline": b, "followup": f, "change": change})
+        rows.append(
+            {"label": label, "baseline": b, "followup": f, "change": change, "digits": digits}
+        )
     return rows
+
+
+def preview_image(photo: Photo) -> bytes:
+    """The photo reduced for a page, colour-corrected when its chart calibrates."""
+    from scarrx.imaging.render import preview_jpeg
+
+    return preview_jpeg(read_private(photo.file), _corners(photo) if photo.calibrated else None)
 
 
 def comparison_image(followup: Measurement, which: str) -> bytes:

@@ -5,13 +5,27 @@ from __future__ import annotations
 import secrets
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """Local storage that never produces a URL: files leave only through a view that
+    checks permission, so no setting (MEDIA_URL, a web server alias) can publish them."""
+
+    def url(self, name):
+        raise ValueError("Private files have no URL; serve them through a permission-checked view.")
 
 
 def save_private(data: bytes, *, suffix: str = ".jpg") -> str:
     """Store bytes under a random name and return the name (not a URL)."""
     name = f"photos/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}{suffix}"
     return default_storage.save(name, ContentFile(data))
+
+
+def delete_private(names: list[str]) -> None:
+    """Remove files written by an operation that then failed (nothing else deletes)."""
+    for name in names:
+        default_storage.delete(name)
 
 
 def read_private(name: str) -> bytes:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("photos/<uuid:photo_id>/", views.photo_detail, name="photo-detail"),
     path("photos/<uuid:photo_id>/image.jpg", views.photo_file, name="photo-file"),
     path("photos/<uuid:photo_id>/thumb.jpg", views.photo_thumb, name="photo-thumb"),
+    path("photos/<uuid:photo_id>/preview.jpg", views.photo_preview, name="photo-preview"),
     path("photos/<uuid:photo_id>/regions/", views.photo_regions, name="photo-regions"),
     path("photos/<uuid:photo_id>/corners/", views.photo_corners, name="photo-corners"),
     path("photos/<uuid:photo_id>/carry-over/", views.photo_carry_over, name="photo-carry-over"),

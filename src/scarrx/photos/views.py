@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
@@ -62,26 +63,30 @@ def photo_upload(request, patient_id):
 @staff_required
 def photo_detail(request, photo_id):
     photo = get_photo_for(request.user, photo_id)
+    return _detail(request, photo)
+
+
+def _detail(request, photo, *, regions_form=None, corners_form=None, error="", status=200):
+    """The photo page; re-rendered with the refused input and its errors (422)."""
     record_access(request, what="photo.detail", patient=photo.patient)
     current = photo.measurements.filter(is_current=True).select_related("baseline").first()
-    baseline = services.baseline_measurement_for(photo)
-    return render(
-        request,
-        "photos/detail.html",
-        {
-            "photo": photo,
-            "patient": photo.patient,
-            "measurement": current,
-            "baseline": baseline,
-            "regions_form": RegionsForm(
-                initial={
-                    "roi": _points(current.roi) if current else "",
-                    "reference": _points(current.reference) if current else "",
-                }
-            ),
-            "corners_form": CornersForm(),
-        },
-    )
+    if regions_form is None:
+        regions_form = RegionsForm(
+            initial={
+                "roi": _points(current.roi) if current else "",
+                "reference": _points(current.reference) if current else "",
+            }
+        )
+    context = {
+        "photo": photo,
+        "patient": photo.patient,
+        "measurement": current,
+        "baseline": services.baseline_measurement_for(photo),
+        "regions_form": regions_form,
+        "corners_form": corners_form or CornersForm(),
+        "alignment_error": error,
+    }
+    return render(request, "photos/detail.html", context, status=status)
 
 
 def _points(points) -> str:
@@ -103,8 +108,11 @@ def photo_regions(request, photo_id):
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
-    _report(request, form, "Regions measured.")
-    return redirect("photo-detail", photo_id=photo.public_id)
+        else:
+            messages.success(request, "Regions measured.")
+            return redirect("photo-detail", photo_id=photo.public_id)
+    # The bound form re-renders the points as drawn, so nothing has to be redrawn.
+    return _detail(request, photo, regions_form=form, status=422)
 
 
 @staff_required
@@ -119,8 +127,10 @@ def photo_corners(request, photo_id):
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
-    _report(request, form, "Chart corners saved.")
-    return redirect("photo-detail", photo_id=photo.public_id)
+        else:
+            messages.success(request, "Chart corners saved.")
+            return redirect("photo-detail", photo_id=photo.public_id)
+    return _detail(request, photo, corners_form=form, status=422)
 
 
 @staff_required
@@ -129,24 +139,22 @@ def photo_carry_over(request, photo_id):
     photo = get_photo_for(request.user, photo_id)
     baseline = services.baseline_measurement_for(photo)
     if baseline is None:
-        messages.error(request, "No measured baseline photo of this site and view.")
-        return redirect("photo-detail", photo_id=photo.public_id)
+        error = "No measured baseline photo of this site and view."
+        return _detail(request, photo, error=error, status=422)
     try:
         measurement = services.carry_over(photo, actor=request.user, baseline=baseline)
     except ValidationError as exc:
-        for field, errs in exc.message_dict.items():
-            messages.error(request, f"Not aligned — {field}: {' '.join(errs)}")
-        return redirect("photo-detail", photo_id=photo.public_id)
+        error = " ".join(f"{f}: {' '.join(m)}" for f, m in exc.message_dict.items())
+        return _detail(request, photo, error=f"Not aligned — {error}", status=422)
     return redirect("photo-compare", measurement_id=measurement.public_id)
 
 
-def _report(request, form, success: str) -> None:
-    if form.errors:
-        for field, errs in form.errors.items():
-            label = form.fields[field].label if field in form.fields else "Photo"
-            messages.error(request, f"{label}: {' '.join(errs)}")
-    else:
-        messages.success(request, success)
+@staff_required
+def photo_preview(request, photo_id):
+    """A reduced, colour-corrected copy for the page (regions are drawn in full-size px)."""
+    photo = get_photo_for(request.user, photo_id)
+    record_access(request, what="photo.preview", patient=photo.patient)
+    return _private_jpeg(services.preview_image(photo))
 
 
 @staff_required
@@ -161,6 +169,10 @@ def photo_thumb(request, photo_id):
     photo = get_photo_for(request.user, photo_id)
     record_access(request, what="photo.thumbnail", patient=photo.patient)
     return _private_jpeg(read_private(photo.thumbnail))
+
+
+def _day(photo) -> str:
+    return f"{timezone.localtime(photo.taken_at):%-d %b %Y}"
 
 
 def _followup_measurement(user, measurement_id):
@@ -183,6 +195,13 @@ def compare(request, measurement_id):
             "f": followup,
             "b": baseline,
             "rows": services.comparison_rows(baseline.result, followup.result),
+            "exploratory": services.comparison_rows(
+                baseline.result, followup.result, exploratory=True
+            ),
+            "panels": [
+                ("baseline", f"Baseline, {_day(baseline.photo)}", baseline.photo),
+                ("aligned", f"Follow-up, {_day(followup.photo)}, aligned", followup.photo),
+            ],
             "days": (followup.photo.taken_at - baseline.photo.taken_at).days,
         },
     )

@@ -14,6 +14,7 @@
     svg.innerHTML = "";
     box.querySelectorAll("[data-layer]").forEach(function (layer) {
       var input = document.getElementById(layer.dataset.layer);
+      if (!input) return;  // e.g. the corners input exists only on uncalibrated photos
       var pts = pointsOf(input);
       if (!pts.length) return;
       var poly = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
@@ -26,7 +27,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".drawable").forEach(function (box) {
       var active = null;
-      box.closest("form, body").querySelectorAll("[data-draw]").forEach(function (btn) {
+      document.querySelectorAll("[data-draw]").forEach(function (btn) {
         btn.addEventListener("click", function (ev) {
           ev.preventDefault();
           active = document.getElementById(btn.dataset.draw);
@@ -36,6 +37,7 @@
           render(box);
         });
       });
+      if (box.dataset.static !== undefined) { render(box); return; }  // display only
       box.querySelector("img").addEventListener("click", function (ev) {
         if (!active) return;
         var img = ev.currentTarget, rect = img.getBoundingClientRect();
