@@ -122,7 +122,6 @@ MINIMUM_AGE_WITHOUT_GUARDIAN = envint("SCARRX_MINIMUM_AGE_WITHOUT_GUARDIAN", 18)
 LOGIN_ATTEMPTS_PER_15_MINUTES = envint("SCARRX_LOGIN_ATTEMPTS", 5, minimum=1)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -233,7 +232,12 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = envint("SCARRX_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# The address of a reverse proxy in front of `scarrx serve`. Only its X-Forwarded-For and
+# X-Forwarded-Proto are believed (waitress rewrites the client address and scheme), so
+# audit rows and the sign-in throttle see the real client, and nobody else can spoof them.
+TRUSTED_PROXY = env("SCARRX_TRUSTED_PROXY")
+MAX_REQUEST_BYTES = 50 * 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import TemplateView
@@ -32,5 +31,4 @@ urlpatterns = [
     path("", include("scarrx.photos.urls")),
     path("audit/", include("scarrx.audit.urls")),
     path("api/v1/", api.urls),
-    path("admin/", admin.site.urls),
 ]

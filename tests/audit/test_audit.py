@@ -20,16 +20,16 @@ from scarrx.patients.services import record_consent, update_patient
 from tests.conftest import BASELINE, client_for
 
 READS = [
-    ("/patients/", "patient.list", "web", False),
-    ("/patients/?q=ada", "patient.list", "web", False),
+    ("/patients/", "patient.list", "web", True),
+    ("/patients/?q=ada", "patient.list", "web", True),
     ("/patients/{patient}/", "patient.detail", "web", True),
     ("/patients/{patient}/edit/", "patient.edit", "web", True),
     ("/patients/{patient}/assessments/new/", "assessment.new", "web", True),
     ("/assessments/{assessment}/", "assessment.detail", "web", True),
     ("/assessments/{assessment}/amend/", "assessment.amend", "web", True),
     ("/audit/patients/{patient}/", "audit.patient_history", "web", True),
-    ("/api/v1/patients", "api.patient.list", "api", False),
-    ("/api/v1/patients?q=ada", "api.patient.list", "api", False),
+    ("/api/v1/patients", "api.patient.list", "api", True),
+    ("/api/v1/patients?q=ada", "api.patient.list", "api", True),
     ("/api/v1/patients/{patient}", "api.patient.detail", "api", True),
     ("/api/v1/patients/{patient}/assessments", "api.assessment.list", "api", True),
     ("/api/v1/assessments/{assessment}", "api.assessment.detail", "api", True),
@@ -76,6 +76,23 @@ def test_every_patient_data_read_records_who_what_path_and_ip(
     assert record.via == via
     assert record.patient == (patient if names_patient else None)
     assert record.at is not None
+
+
+def test_a_list_records_an_access_for_each_patient_it_shows(pharmacist, patient, other_patient):
+    before = last_access_pk()
+
+    client_for(pharmacist).get("/patients/?q=e")  # Ada Example and Ben Sample
+
+    assert {r.patient for r in new_accesses(before)} == {patient, other_patient}
+
+
+def test_an_empty_search_still_records_that_it_was_made(pharmacist, patient):
+    before = last_access_pk()
+
+    client_for(pharmacist).get("/patients/?q=nobody")
+
+    [record] = new_accesses(before)
+    assert record.patient is None and record.what == "patient.list"
 
 
 def test_registering_a_patient_through_the_api_records_the_access(as_pharmacist, pharmacist):
@@ -205,7 +222,7 @@ def test_recording_a_consent_records_the_change_with_the_actor(technician, patie
         given_on=date(2026, 1, 9),
     )
 
-    change = ChangeRecord.objects.get(action="consent.withdrawn")
+    change = ChangeRecord.objects.get(action="consent.declined")  # never granted before
     assert (change.actor, change.patient) == (technician, patient)
     assert change.object_id == str(consent.public_id)
     assert change.data == {

@@ -330,7 +330,8 @@ def test_pharmacist_records_a_consent_from_the_patient_page(as_pharmacist, pharm
     assert "Consent recorded." in response.content.decode()
     consent = patient.consents.get()
     assert (consent.kind, consent.granted, consent.recorded_by) == ("photographs", True, pharmacist)
-    assert response.context["consents"]["photographs"] == consent
+    assert ("Photographs", consent) in response.context["consents"]
+    assert response.context["photo_consent"] == consent
 
 
 def test_withdrawing_a_consent_is_a_new_decision_not_an_edit(as_pharmacist, patient):
@@ -344,6 +345,15 @@ def test_withdrawing_a_consent_is_a_new_decision_not_an_edit(as_pharmacist, pati
         .order_by("pk")
         .values_list("action", flat=True)
     ) == ["consent.granted", "consent.withdrawn"]
+
+
+def test_refusing_a_consent_never_given_reads_as_declined(as_pharmacist, patient):
+    url = f"/patients/{patient.public_id}/consents/"
+    as_pharmacist.post(url, {"kind": "photographs", "granted": "no", "given_on": "2026-01-02"})
+
+    change = ChangeRecord.objects.get(patient=patient, action__startswith="consent.")
+    assert change.action == "consent.declined"
+    assert change.summary == "Consent to photographs declined"
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -81,22 +82,49 @@ def user_for_token(raw: str) -> User | None:
     return token.user
 
 
-def _throttle_key(username: str, ip: str) -> str:
-    return f"login-fail:{username.lower()}:{ip}"
+# Failed sign-ins are counted per account (against guessing one password) and per
+# address across all accounts (against trying one password on many accounts).
+IP_ATTEMPTS_FACTOR = 4
+
+
+def _account(username: str) -> str:
+    """The account a typed username reaches: the login form strips and NFKC-normalises
+    it and usernames match case-insensitively, so variants must share one counter."""
+    return unicodedata.normalize("NFKC", username or "").strip().casefold()
+
+
+def _throttle_keys(username: str, ip: str) -> tuple[str, str]:
+    return f"login-fail:user:{_account(username)}", f"login-fail:ip:{ip}"
 
 
 def login_blocked(username: str, ip: str) -> bool:
-    return cache.get(_throttle_key(username, ip), 0) >= settings.LOGIN_ATTEMPTS_PER_15_MINUTES
+    limit = settings.LOGIN_ATTEMPTS_PER_15_MINUTES
+    user_key, ip_key = _throttle_keys(username, ip)
+    return cache.get(user_key, 0) >= limit or cache.get(ip_key, 0) >= limit * IP_ATTEMPTS_FACTOR
 
 
 def note_failed_login(username: str, ip: str) -> None:
-    key = _throttle_key(username, ip)
-    cache.add(key, 0, THROTTLE_WINDOW_SECONDS)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, THROTTLE_WINDOW_SECONDS)
+    for key in _throttle_keys(username, ip):
+        cache.add(key, 0, THROTTLE_WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, THROTTLE_WINDOW_SECONDS)
 
 
 def clear_failed_logins(username: str, ip: str) -> None:
-    cache.delete(_throttle_key(username, ip))
+    cache.delete(_throttle_keys(username, ip)[0])
+
+
+@transaction.atomic
+def revoke_api_token(*, prefix: str, actor=None) -> int:
+    """Revoke the live tokens whose shown prefix matches; returns how many."""
+    tokens = ApiToken.objects.select_for_update().filter(prefix=prefix, revoked_at__isnull=True)
+    count = 0
+    for token in tokens:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_change(actor=actor, action="account.token_revoked", obj=token.user,
+                      data={"name": token.name, "prefix": prefix})  # fmt: skip
+        count += 1
+    return count

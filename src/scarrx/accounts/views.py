@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from scarrx.accounts import services
 from scarrx.accounts.roles import PATIENT, role_of
@@ -40,7 +40,10 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def home(request):
-    if role_of(request.user) == PATIENT:
+    role = role_of(request.user)
+    if role == PATIENT:
         # The patient portal arrives with a later issue; until then a patient sees a notice.
         return redirect("portal-pending")
+    if role is None:
+        return render(request, "accounts/no_role.html", status=403)
     return redirect("patient-list")

@@ -31,7 +31,7 @@ class SiteIn(Schema):
     vss_vascularity: StrictInt | None = None
     vss_pliability: StrictInt | None = None
     vss_height: StrictInt | None = None
-    notes: str = ""
+    notes: str = Field("", max_length=300)
 
 
 class SiteOut(SiteIn):

@@ -74,8 +74,14 @@ class AssessmentForm(forms.Form):
             self.fields[f"gb_{key}"] = _count(f"{key} — {label} (×{base})")
         for key in ECCA_COUNTED:
             label, weight = scales.ECCA_ITEMS[key]
-            self.fields[f"ecca_{key}"] = _count(
-                f"{label[:1].upper()}{label[1:]} (×{weight}), count"
+            self.fields[f"ecca_{key}"] = _count(f"ECCA {label} (×{weight}): count")
+            # Either the count (the grade is derived) or the grade itself, as the API allows.
+            self.fields[f"ecca_{key}_grade"] = forms.TypedChoiceField(
+                choices=_choices(scales.ECCA_GRADES),
+                coerce=int,
+                empty_value=None,
+                required=False,
+                label=f"ECCA {label}: grade",
             )
         for region in scales.SCAR_S_REGIONS:
             self.fields[f"scar_s_{region}"] = forms.TypedChoiceField(
@@ -89,15 +95,24 @@ class AssessmentForm(forms.Form):
     def gb_fields(self):
         return [self[f"gb_{k}"] for k in scales.GB_QUANT_TYPES]
 
-    def ecca_fields(self):
-        return [self[f"ecca_{k}"] for k in ECCA_COUNTED] + [self["ecca_elastolysis"]]
+    def ecca_rows(self):
+        """(item label and weight, count field or None, grade field) per ECCA item."""
+        rows = [
+            (scales.ECCA_ITEMS[k], self[f"ecca_{k}"], self[f"ecca_{k}_grade"]) for k in ECCA_COUNTED
+        ]
+        return rows + [(scales.ECCA_ITEMS["elastolysis"], None, self["ecca_elastolysis"])]
 
     def scar_s_fields(self):
         return [self[f"scar_s_{r}"] for r in scales.SCAR_S_REGIONS]
 
     def service_fields(self) -> dict:
         d = self.cleaned_data
-        ecca = {k: {"count": d[f"ecca_{k}"]} for k in ECCA_COUNTED if d[f"ecca_{k}"] is not None}
+        ecca = {}
+        for k in ECCA_COUNTED:
+            given = {"count": d[f"ecca_{k}"], "grade": d[f"ecca_{k}_grade"]}
+            given = {name: v for name, v in given.items() if v is not None}
+            if given:  # both at once is refused by the service, naming the item
+                ecca[k] = given
         if d["ecca_elastolysis"] is not None:
             ecca["elastolysis"] = {"grade": d["ecca_elastolysis"]}
         return {
@@ -127,7 +142,12 @@ class AssessmentForm(forms.Form):
         for key, value in inputs["gb_counts"].items():
             initial[f"gb_{key}"] = value
         for key, entry in inputs["ecca_inputs"].items():
-            initial[f"ecca_{key}"] = entry.get("count", entry.get("grade"))
+            if key == "elastolysis":
+                initial["ecca_elastolysis"] = entry.get("grade")
+            elif "count" in entry:
+                initial[f"ecca_{key}"] = entry["count"]
+            else:
+                initial[f"ecca_{key}_grade"] = entry.get("grade")
         for region, grade in inputs["scar_s"].items():
             initial[f"scar_s_{region}"] = grade
         return initial

@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scarrx.assessments import scales
@@ -27,9 +27,11 @@ from scarrx.assessments.models import (
     Timepoint,
 )
 from scarrx.audit.services import record_change
+from scarrx.patients.access import require
 from scarrx.patients.models import Patient
 from scarrx.text import NUL_MESSAGE, fields_with_nul
 
+MAX_LESION_COUNT = 1000  # beyond this a count is a typing slip, not a finding
 MAX_SCAR_AREA_CM2 = Decimal("20000")  # about the whole skin of an adult
 VSS_FIELDS = ("pigmentation", "vascularity", "pliability", "height")
 ECCA_COUNTED = tuple(k for k in scales.ECCA_ITEMS if k != "elastolysis")
@@ -74,9 +76,9 @@ def _whole(value: Any, field: str) -> int:
     return value
 
 
-def _clean_sites(sites: list[dict], errors: _Errors) -> list[dict]:
+def _clean_sites(sites: list[dict], errors: _Errors, no_scarring: bool) -> list[dict]:
     cleaned = []
-    if not sites:
+    if not sites and not no_scarring:
         errors.add("sites", "Record at least one scarred site.")
     for i, raw in enumerate(sites or []):
         prefix = f"sites.{i}"
@@ -106,7 +108,9 @@ def _clean_sites(sites: list[dict], errors: _Errors) -> list[dict]:
             site["vss_total"] = errors.check(
                 f"{prefix}.vss", lambda g=given: scales.vancouver(**g), sep="_"
             )
-        site["notes"] = (site.get("notes") or "")[:300]
+        site["notes"] = site.get("notes") or ""
+        if len(site["notes"]) > 300:
+            errors.add(f"{prefix}.notes", "Keep site notes to 300 characters.")
         cleaned.append(site)
     return cleaned
 
@@ -125,7 +129,11 @@ def _clean_ecca(inputs: dict, errors: _Errors) -> dict[str, int]:
             if item == "elastolysis":
                 errors.add(field, "Superficial elastolysis is graded directly, not counted.")
                 continue
-            grade = errors.check(field, lambda c=entry["count"]: scales.ecca_grade_from_count(c))
+            count = entry["count"]
+            if isinstance(count, int) and count > MAX_LESION_COUNT:
+                errors.add(field, f"Count at most {MAX_LESION_COUNT} scars.")
+                continue
+            grade = errors.check(field, lambda c=count: scales.ecca_grade_from_count(c))
         else:
             grade = entry["grade"]
         if grade is not None:
@@ -162,7 +170,9 @@ def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
     if bad:
         errors.add("morphology", f"Unknown morphology {bad[0]!r}.")
     out["morphology"] = sorted(set(morphology) - set(bad))
-    out["sites"] = _clean_sites(fields.get("sites") or [], errors)
+    out["sites"] = _clean_sites(
+        fields.get("sites") or [], errors, no_scarring=bool(fields.get("gb_no_scarring"))
+    )
 
     no_scarring = bool(fields.get("gb_no_scarring"))
     grade = fields.get("gb_qualitative")
@@ -172,6 +182,9 @@ def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
         errors.check("gb_qualitative", lambda: scales.gb_qualitative(grade))
 
     counts = {k: v for k, v in (fields.get("gb_counts") or {}).items() if v not in (None, "")}
+    for key, value in counts.items():
+        if isinstance(value, int) and value > MAX_LESION_COUNT:
+            errors.add(f"gb_counts.{key}", f"Count at most {MAX_LESION_COUNT} scars.")
     area = fields.get("gb_d2_area_cm2")
     if area in ("",):
         area = None
@@ -256,7 +269,26 @@ def _save(patient: Patient, actor, fields: dict, amends: ScarAssessment | None, 
             raise ValidationError(
                 {"timepoint": "This patient already has a baseline assessment; amend it instead."}
             )
-    assessment = ScarAssessment.objects.create(
+    try:
+        with transaction.atomic():  # a savepoint: the constraint is the last word on races
+            assessment = _create(patient, actor, fields, scores, amends, reason)
+    except IntegrityError:
+        raise ValidationError(
+            {"timepoint": "This patient already has a baseline assessment; amend it instead."}
+        ) from None
+    AssessmentSite.objects.bulk_create(
+        AssessmentSite(
+            assessment=assessment,
+            **{k: s.get(k) for k in ("site", "cause", "scar_age_years", "vss_total", "notes")},
+            **{f"vss_{k}": s.get(f"vss_{k}") for k in VSS_FIELDS},
+        )
+        for s in sites
+    )
+    return assessment
+
+
+def _create(patient, actor, fields, scores, amends, reason) -> ScarAssessment:
+    return ScarAssessment.objects.create(
         patient=patient,
         assessor=actor,
         assessed_on=fields["assessed_on"],
@@ -272,22 +304,11 @@ def _save(patient: Patient, actor, fields: dict, amends: ScarAssessment | None, 
         amendment_reason=reason,
         **scores,
     )
-    AssessmentSite.objects.bulk_create(
-        AssessmentSite(
-            assessment=assessment,
-            **{k: s.get(k) for k in ("site", "cause", "scar_age_years", "vss_total", "notes")},
-            **{f"vss_{k}": s.get(f"vss_{k}") for k in VSS_FIELDS},
-        )
-        for s in sites
-    )
-    return assessment
 
 
-def _check_may_write(actor, patient: Patient, perm: str) -> None:
-    from scarrx.patients.access import patients_visible_to
-
-    if not actor.has_perm(perm) or not patients_visible_to(actor).filter(pk=patient.pk).exists():
-        raise PermissionDenied("You may not record assessments for this patient.")
+def _lock(patient: Patient) -> None:
+    """Serialise writes to one patient's assessments (the one-baseline rule)."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
 
 
 def _summary_data(a: ScarAssessment) -> dict:
@@ -305,7 +326,8 @@ def _summary_data(a: ScarAssessment) -> dict:
 @transaction.atomic
 def record_assessment(*, patient: Patient, actor, **fields) -> ScarAssessment:
     """Record and sign an assessment by `actor`."""
-    _check_may_write(actor, patient, "assessments.add_scarassessment")
+    require(actor, "assessments.add_scarassessment", patient)
+    _lock(patient)
     assessment = _save(patient, actor, fields, amends=None, reason="")
     record_change(
         actor=actor,
@@ -321,12 +343,15 @@ def record_assessment(*, patient: Patient, actor, **fields) -> ScarAssessment:
 @transaction.atomic
 def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) -> ScarAssessment:
     """Replace a signed assessment by an amended one; the original stays, marked superseded."""
-    _check_may_write(actor, original.patient, "assessments.amend_scarassessment")
+    require(actor, "assessments.amend_scarassessment", original.patient)
+    _lock(original.patient)
     original = ScarAssessment.objects.select_for_update().get(pk=original.pk)
     if not original.is_current:
         raise ValidationError({"assessment": "This assessment was already amended."})
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the signed assessment is being amended."})
+    if fields_with_nul([("reason", reason)]):
+        raise ValidationError({"reason": NUL_MESSAGE})
     ScarAssessment.objects.filter(pk=original.pk).update(is_current=False)
     amended = _save(original.patient, actor, fields, amends=original, reason=reason.strip())
     record_change(

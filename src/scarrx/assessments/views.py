@@ -16,6 +16,7 @@ from scarrx.assessments.forms import (
     site_formset,
     sites_from,
 )
+from scarrx.assessments.models import Timepoint
 from scarrx.audit.services import record_access
 from scarrx.forms import add_service_errors
 from scarrx.patients.access import get_patient_for
@@ -51,7 +52,10 @@ def _show_errors(form, formset, exc: ValidationError) -> None:
 
 def _edit(request, *, patient, template, save, initial=None, site_rows=None, extra=None):
     form = AssessmentForm(request.POST or None, initial=initial)
-    formset = site_formset(request.POST or None, initial=site_rows)
+    # Initial rows only for display: on a post, a row left as it was must still count
+    # (a formset skips validating rows that equal their initial values).
+    posted = request.method == "POST"
+    formset = site_formset(request.POST if posted else None, initial=None if posted else site_rows)
     status = 200
     if request.method == "POST":
         if form.is_valid() and formset.is_valid():
@@ -79,11 +83,7 @@ def assessment_new(request, patient_id):
     if not request.user.has_perm("assessments.add_scarassessment"):
         raise Http404
     record_access(request, what="assessment.new", patient=patient)
-    has_baseline = patient.assessments.filter(is_current=True, timepoint="baseline").exists()
-    initial = {
-        "assessed_on": timezone.localdate(),
-        "timepoint": "week_4" if has_baseline else "baseline",
-    }
+    initial = {"assessed_on": timezone.localdate(), "timepoint": _next_timepoint(patient)}
 
     def save(fields):
         return services.record_assessment(patient=patient, actor=request.user, **fields)
@@ -91,6 +91,13 @@ def assessment_new(request, patient_id):
     return _edit(
         request, patient=patient, template="assessments/form.html", save=save, initial=initial
     )
+
+
+def _next_timepoint(patient) -> str:
+    """The first scheduled visit not yet recorded (baseline, week 4, 8, 12, 26)."""
+    done = set(patient.assessments.filter(is_current=True).values_list("timepoint", flat=True))
+    schedule = [t for t in Timepoint.values if t != Timepoint.OTHER]
+    return next((t for t in schedule if t not in done), Timepoint.OTHER)
 
 
 @staff_required

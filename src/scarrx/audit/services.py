@@ -31,6 +31,19 @@ def record_access(request, *, what: str, patient=None, via: str = "web") -> Acce
     )
 
 
+def record_list_access(request, *, what: str, patients, via: str = "web") -> None:
+    """A list shows several patients' names: one access row for each patient shown, so
+    each patient's own history says who saw them in a list or a search."""
+    user = request.user if getattr(request.user, "is_authenticated", False) else None
+    path, ip = request.get_full_path()[:500], client_ip(request)
+    rows = [
+        AccessRecord(user=user, patient=p, what=what, path=path, ip=ip, via=via) for p in patients
+    ]
+    if not rows:
+        rows = [AccessRecord(user=user, patient=None, what=what, path=path, ip=ip, via=via)]
+    AccessRecord.objects.bulk_create(rows)
+
+
 def _jsonable(value: Any) -> Any:
     """Dates, Decimals and UUIDs as strings, so the record reads the same on any database."""
     import json

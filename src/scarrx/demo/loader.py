@@ -19,7 +19,7 @@ from scarrx.accounts.models import Pharmacy, User
 from scarrx.accounts.services import create_user
 from scarrx.assessments.services import record_assessment
 from scarrx.demo.photos import add_photo_pair
-from scarrx.patients.services import register_patient
+from scarrx.patients.services import link_portal_account, register_patient
 
 DEMO_PASSWORD = "scarrx-demo"  # noqa: S105 - printed for the demo on purpose
 SEED = 20261126
@@ -171,9 +171,8 @@ def _reference_case(today: date, pharmacist, prescriber, portal_user):
         "One superficial peel at 22, little change.",
         prescriber=prescriber,
     )
-    from scarrx.patients.models import Patient
 
-    Patient.objects.filter(pk=patient.pk).update(user=portal_user)
+    link_portal_account(patient, user=portal_user, actor=pharmacist)
     face = {
         "classification": "atrophic",
         "morphology": ["icepick", "boxcar", "rolling", "macular"],

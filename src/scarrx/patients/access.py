@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -40,6 +41,7 @@ def get_patient_for(user, public_id) -> Patient:
 
 def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
     """Each word of q must match a name or the record number."""
+    q = q.replace("\x00", "")  # PostgreSQL refuses NUL in a query parameter
     for word in q.split()[:5]:
         patients = patients.filter(
             Q(given_name__icontains=word)
@@ -47,3 +49,12 @@ def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
             | Q(record_number__icontains=word)
         )
     return patients
+
+
+def require(actor, perm: str, patient: Patient | None = None) -> None:
+    """The services' own check before a write: the role's permission, and (for a
+    patient's records) that the actor may see that patient at all."""
+    if actor is None or not actor.has_perm(perm):
+        raise PermissionDenied("You do not have permission to do this.")
+    if patient is not None and not patients_visible_to(actor).filter(pk=patient.pk).exists():
+        raise PermissionDenied("You may not do this for this patient.")

@@ -7,12 +7,12 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from ninja import Field, Router, Schema, Status
-from ninja.pagination import paginate
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictInt
 
 from scarrx.accounts.models import User
-from scarrx.audit.services import record_access
+from scarrx.audit.services import record_access, record_list_access
+from scarrx.pagination import MAX_LIMIT
 from scarrx.patients import services
 from scarrx.patients.access import get_patient_for, patients_visible_to, search_patients
 from scarrx.patients.models import (
@@ -150,14 +150,24 @@ def register_patient(request, payload: PatientIn):
     return Status(201, patient)
 
 
-@router.get("", response=list[PatientSummary], summary="List patients you may see")
-@paginate
-def list_patients(request, q: str = ""):
+class PatientPage(Schema):
+    items: list[PatientSummary]
+    count: int
+
+
+@router.get("", response=PatientPage, summary="List patients you may see (search with q)")
+def list_patients(
+    request,
+    q: str = "",
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=2**31 - 1),
+):
     patients = patients_visible_to(request.user)
     if q:
         patients = search_patients(patients, q)
-    record_access(request, what="api.patient.list", via="api")
-    return patients
+    items = list(patients[offset : offset + limit])
+    record_list_access(request, what="api.patient.list", patients=items, via="api")
+    return {"items": items, "count": patients.count()}
 
 
 @router.get("/{patient_id}", response=PatientOut, summary="Retrieve a patient")

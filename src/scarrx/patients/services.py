@@ -10,12 +10,13 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from scarrx.accounts.roles import PRESCRIBER, role_of
 from scarrx.audit.services import diff, record_change
+from scarrx.patients.access import require
 from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
 from scarrx.text import NUL_MESSAGE, fields_with_nul
 
@@ -47,11 +48,6 @@ EDITABLE_FIELDS = (
 )
 
 
-def _require(actor, perm: str) -> None:
-    if actor is None or not actor.has_perm(perm):
-        raise PermissionDenied("You do not have permission to do this.")
-
-
 def today() -> date:
     return timezone.localdate()
 
@@ -63,6 +59,8 @@ def _check_rules(patient: Patient) -> None:
         errors[name] = [NUL_MESSAGE]
     if errors:
         raise ValidationError(errors)
+    patient.given_name = (patient.given_name or "").strip()
+    patient.family_name = (patient.family_name or "").strip()
     try:
         patient.full_clean(exclude=["record_number"])
     except ValidationError as exc:
@@ -80,6 +78,11 @@ def _check_rules(patient: Patient) -> None:
             errors.setdefault("guardian_name", []).append(
                 f"Patients under {settings.MINIMUM_AGE_WITHOUT_GUARDIAN} need a parent or "
                 "guardian recorded."
+            )
+        earliest = _earliest_record_date(patient)
+        if earliest is not None and dob > earliest:
+            errors.setdefault("date_of_birth", []).append(
+                f"The patient has records dated {earliest:%-d %b %Y}, before this date of birth."
             )
         if patient.acne_onset_age is not None and patient.acne_onset_age > patient.age_on(today()):
             errors.setdefault("acne_onset_age", []).append(
@@ -101,6 +104,18 @@ def _check_rules(patient: Patient) -> None:
         raise ValidationError(errors)
 
 
+def _earliest_record_date(patient: Patient) -> date | None:
+    """The earliest clinical date already recorded for the patient (None for a new one)."""
+    if patient.pk is None:
+        return None
+    dates = [
+        patient.consents.order_by("given_on").values_list("given_on", flat=True).first(),
+        patient.assessments.order_by("assessed_on").values_list("assessed_on", flat=True).first(),
+    ]
+    dates = [d for d in dates if d is not None]
+    return min(dates) if dates else None
+
+
 def _snapshot(patient: Patient) -> dict[str, Any]:
     data = {f: getattr(patient, f) for f in EDITABLE_FIELDS if f != "prescriber"}
     data["prescriber"] = str(patient.prescriber) if patient.prescriber_id else None
@@ -110,7 +125,7 @@ def _snapshot(patient: Patient) -> dict[str, Any]:
 @transaction.atomic
 def register_patient(*, actor, consents: list[dict] | None = None, **fields) -> Patient:
     """Intake: create the patient record and the consents given at the first visit."""
-    _require(actor, "patients.add_patient")
+    require(actor, "patients.add_patient")
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
@@ -136,10 +151,12 @@ def register_patient(*, actor, consents: list[dict] | None = None, **fields) -> 
 @transaction.atomic
 def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> Patient:
     """Amend the record in place, keeping the old values in the change history."""
-    _require(actor, "patients.change_patient")
+    require(actor, "patients.change_patient", patient)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
+    if fields_with_nul([("reason", reason)]):
+        raise ValidationError({"reason": NUL_MESSAGE})
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = _snapshot(patient)
     for name, value in changes.items():
@@ -164,7 +181,7 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
 def record_consent(
     *, patient: Patient, actor, kind: str, granted: bool, given_on: date, note: str = ""
 ) -> Consent:
-    _require(actor, "patients.add_consent")
+    require(actor, "patients.add_consent", patient)
     errors = dict.fromkeys(fields_with_nul([("note", note)]), NUL_MESSAGE)
     if kind not in ConsentKind.values:
         errors["kind"] = f"Unknown consent {kind!r}; choose one of {', '.join(ConsentKind.values)}."
@@ -176,6 +193,8 @@ def record_consent(
         errors["given_on"] = "A consent cannot be dated before the patient's birth."
     if errors:
         raise ValidationError(errors)
+    in_force = current_consents(patient)[kind]
+    earlier_grant = in_force is not None and in_force.granted
     consent = Consent.objects.create(
         patient=patient,
         kind=kind,
@@ -184,7 +203,7 @@ def record_consent(
         recorded_by=actor,
         note=note,
     )
-    verb = "granted" if consent.granted else "withdrawn"
+    verb = "granted" if consent.granted else ("withdrawn" if earlier_grant else "declined")
     record_change(
         actor=actor,
         action=f"consent.{verb}",
@@ -201,3 +220,28 @@ def current_consents(patient: Patient) -> dict[str, Consent | None]:
     for consent in patient.consents.order_by("given_on", "recorded_at", "pk"):
         latest[consent.kind] = consent
     return latest
+
+
+@transaction.atomic
+def link_portal_account(patient: Patient, *, user, actor) -> Patient:
+    """Give a patient-role login access to this record (and only this one)."""
+    from scarrx.accounts.roles import PATIENT
+
+    require(actor, "patients.change_patient", patient)
+    if role_of(user) != PATIENT:
+        raise ValidationError({"user": "Only a login with the patient role can be linked."})
+    other = Patient.objects.filter(user=user).exclude(pk=patient.pk).first()
+    if other is not None:
+        raise ValidationError({"user": "This login is already linked to another patient."})
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    before = patient.user.username if patient.user_id else None
+    patient.user = user
+    patient.save(update_fields=["user"])
+    record_change(
+        actor=actor,
+        action="patient.portal_linked",
+        obj=patient,
+        summary=f"Portal login {user.username} linked",
+        data={"user": [before, user.username]},
+    )
+    return patient

@@ -6,11 +6,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from scarrx.accounts.decorators import staff_required
-from scarrx.audit.services import record_access
+from scarrx.audit.services import record_access, record_list_access
 from scarrx.forms import add_service_errors
 from scarrx.patients import services
 from scarrx.patients.access import get_patient_for, patients_visible_to, search_patients
 from scarrx.patients.forms import ConsentForm, IntakeForm, PatientForm
+from scarrx.patients.models import ConsentKind
 from scarrx.patients.services import EDITABLE_FIELDS
 
 
@@ -21,7 +22,7 @@ def patient_list(request):
     if q:
         patients = search_patients(patients, q)
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
-    record_access(request, what="patient.list")
+    record_list_access(request, what="patient.list", patients=page.object_list)
     template = "patients/_rows.html" if request.headers.get("HX-Request") else "patients/list.html"
     return render(request, template, {"page": page, "q": q})
 
@@ -59,16 +60,22 @@ def patient_detail(request, patient_id):
         .filter(patient=patient, is_current=True)
         .prefetch_related("sites")
     )
-    from scarrx.photos.access import photos_visible_to
+    from scarrx.photos.access import measurements_visible_to, photos_visible_to
 
     photos = photos_visible_to(request.user).filter(patient=patient)
+    consents = services.current_consents(patient)
+    comparisons = measurements_visible_to(request.user).filter(
+        photo__patient=patient, baseline__isnull=False, is_current=True
+    )
     timeline = patient.change_records.select_related("actor")[:200]
     return render(
         request,
         "patients/detail.html",
         {
             "patient": patient,
-            "consents": services.current_consents(patient),
+            "consents": [(ConsentKind(k).label, c) for k, c in consents.items()],
+            "photo_consent": consents[ConsentKind.PHOTOGRAPHS],
+            "comparisons": comparisons,
             "assessments": assessments,
             "photos": photos,
             "timeline": timeline,

@@ -1,5 +1,14 @@
+import ipaddress
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class Command(BaseCommand):
@@ -15,9 +24,24 @@ class Command(BaseCommand):
 
         from scarrx.wsgi import application
 
+        if settings.DEBUG and not _loopback(opts["host"]):
+            # Debug pages show local variables (patient data): never on a network.
+            raise CommandError(
+                "SCARRX_DEBUG is on: debug mode serves only on this computer (127.0.0.1). "
+                "Set SCARRX_DEBUG=false and SCARRX_SECRET_KEY to serve on a network."
+            )
+        proxy = {}
+        if settings.TRUSTED_PROXY:
+            proxy = {
+                "trusted_proxy": settings.TRUSTED_PROXY,
+                "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+                "clear_untrusted_proxy_headers": True,
+            }
         url = f"http://{opts['host']}:{opts['port']}"
-        mode = "debug" if settings.DEBUG else "production"
-        self.stdout.write(self.style.SUCCESS(f"scarrx is serving on {url}  ({mode} mode)"))
+        mode = (
+            "debug mode: for trying out, not for real patients" if settings.DEBUG else "production"
+        )
+        self.stdout.write(self.style.SUCCESS(f"scarrx is serving on {url}  ({mode})"))
         self.stdout.write("API documentation: " + url + "/api/v1/docs    Stop with Ctrl-C.")
         waitress.serve(
             application,
@@ -25,4 +49,6 @@ class Command(BaseCommand):
             port=opts["port"],
             threads=opts["threads"],
             ident="scarrx",
+            max_request_body_size=settings.MAX_REQUEST_BYTES,
+            **proxy,
         )
