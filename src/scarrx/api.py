@@ -90,6 +90,7 @@ def on_unauthenticated(request, exc):
 
 
 def _mount() -> None:
+    from scarrx.accounts.api import router as staff
     from scarrx.assessments.api import router as assessments
     from scarrx.audit.api import router as audit
     from scarrx.patients.api import router as patients
@@ -99,6 +100,7 @@ def _mount() -> None:
     api.add_router("/", assessments)
     api.add_router("/", photos)
     api.add_router("/audit", audit)
+    api.add_router("/", staff)
 
 
 _mount()

@@ -1,4 +1,7 @@
+import uuid
+
 from django.db.models import QuerySet
+from django.http import Http404
 
 from scarrx.accounts.roles import PATIENT, role_of
 from scarrx.assessments.models import ScarAssessment
@@ -12,3 +15,14 @@ def assessments_visible_to(user) -> QuerySet[ScarAssessment]:
     return ScarAssessment.objects.filter(patient__in=patients_visible_to(user)).select_related(
         "patient", "assessor", "amends"
     )
+
+
+def get_assessment_for(user, public_id) -> ScarAssessment:
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404 from None
+    found = assessments_visible_to(user).filter(public_id=key).first()
+    if found is None:
+        raise Http404
+    return found

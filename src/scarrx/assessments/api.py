@@ -6,12 +6,11 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import Http404
 from ninja import Field, Router, Schema, Status
 from pydantic import StrictInt
 
 from scarrx.assessments import services
-from scarrx.assessments.access import assessments_visible_to
+from scarrx.assessments.access import assessments_visible_to, get_assessment_for
 from scarrx.assessments.models import ScarAssessment
 from scarrx.audit.services import record_access
 from scarrx.patients.access import get_patient_for
@@ -141,13 +140,6 @@ class AssessmentOut(Schema):
         }
 
 
-def _assessment_for(request, assessment_id: uuid.UUID) -> ScarAssessment:
-    found = assessments_visible_to(request.user).filter(public_id=assessment_id).first()
-    if found is None:
-        raise Http404
-    return found
-
-
 @router.post(
     "/patients/{patient_id}/assessments",
     response={201: AssessmentOut},
@@ -178,7 +170,7 @@ def list_assessments(request, patient_id: uuid.UUID, include_superseded: bool = 
 
 @router.get("/assessments/{assessment_id}", response=AssessmentOut, summary="Retrieve one")
 def get_assessment(request, assessment_id: uuid.UUID):
-    assessment = _assessment_for(request, assessment_id)
+    assessment = get_assessment_for(request.user, assessment_id)
     record_access(request, what="api.assessment.detail", patient=assessment.patient, via="api")
     return assessment
 
@@ -189,7 +181,7 @@ def get_assessment(request, assessment_id: uuid.UUID):
     summary="Amend a signed assessment (the original is kept, marked superseded)",
 )
 def amend_assessment(request, assessment_id: uuid.UUID, payload: AmendmentIn):
-    original = _assessment_for(request, assessment_id)
+    original = get_assessment_for(request.user, assessment_id)
     fields = payload.service_fields()
     reason = fields.pop("reason")
     amended = services.amend_assessment(original, actor=request.user, reason=reason, **fields)

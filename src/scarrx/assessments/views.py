@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from scarrx.accounts.decorators import staff_required
 from scarrx.assessments import scales, services
-from scarrx.assessments.access import assessments_visible_to
+from scarrx.assessments.access import get_assessment_for
 from scarrx.assessments.forms import (
     AssessmentForm,
     GbDecisionAidForm,
@@ -20,13 +20,6 @@ from scarrx.assessments.models import Timepoint
 from scarrx.audit.services import record_access
 from scarrx.forms import add_service_errors
 from scarrx.patients.access import get_patient_for
-
-
-def _assessment_for(user, assessment_id):
-    found = assessments_visible_to(user).filter(public_id=assessment_id).first()
-    if found is None:
-        raise Http404
-    return found
 
 
 def _show_errors(form, formset, exc: ValidationError) -> None:
@@ -102,7 +95,7 @@ def _next_timepoint(patient) -> str:
 
 @staff_required
 def assessment_detail(request, assessment_id):
-    assessment = _assessment_for(request.user, assessment_id)
+    assessment = get_assessment_for(request.user, assessment_id)
     record_access(request, what="assessment.detail", patient=assessment.patient)
     history = []
     node = assessment
@@ -133,7 +126,7 @@ def assessment_detail(request, assessment_id):
 
 @staff_required
 def assessment_amend(request, assessment_id):
-    original = _assessment_for(request.user, assessment_id)
+    original = get_assessment_for(request.user, assessment_id)
     if not request.user.has_perm("assessments.amend_scarassessment") or not original.is_current:
         raise Http404
     record_access(request, what="assessment.amend", patient=original.patient)

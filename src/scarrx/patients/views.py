@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 
@@ -94,10 +93,9 @@ def patient_edit(request, patient_id):
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
         try:
-            with transaction.atomic():
-                services.update_patient(
-                    patient, actor=request.user, reason=request.POST.get("reason", ""), **changes
-                )
+            services.update_patient(
+                patient, actor=request.user, reason=request.POST.get("reason", ""), **changes
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
