@@ -15,7 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 from scarrx.imaging.phantom import WARM_CAST, PhantomPhoto, SceneSpec, make_scene, photograph
 from scarrx.patients.services import record_consent
 from scarrx.photos.models import Measurement, Photo
-from scarrx.photos.services import upload_photo
+from scarrx.photos.services import measure_photo, upload_photo
 from tests.photos.conftest import FOLLOW_UP_CAMERA, FOLLOW_UP_TAKEN, a_star_difference
 
 UUID = r"[0-9a-f-]{36}"
@@ -188,3 +188,74 @@ def test_pharmacist_clicks_the_corners_of_a_chart_that_was_not_found(
     screenshot("photo-corners-given")
     photo.refresh_from_db()
     assert photo.calibrated and photo.calibration["chart_source"] == "given"
+
+
+@pytest.mark.e2e
+def test_pharmacist_recalibrates_a_photo_with_a_reason_and_is_told_to_measure_again(
+    page: Page,
+    sign_in,
+    screenshot,
+    technician,
+    pharmacist,
+    patient,
+    photo_consent,
+    baseline_phantom,
+):
+    photo = upload_photo(
+        patient=patient,
+        actor=technician,
+        data=baseline_phantom.jpeg,
+        site="cheeks",
+        view="front",
+        taken_at=FOLLOW_UP_TAKEN,
+    )
+    measure_photo(
+        photo,
+        actor=pharmacist,
+        roi=[list(p) for p in baseline_phantom.roi],
+        reference=[list(p) for p in baseline_phantom.reference],
+    )
+    sign_in(pharmacist)
+    page.goto(f"/photos/{photo.public_id}/")
+    expect(page.locator("[data-metric=delta_a]")).to_be_visible()
+    image = page.locator(".drawable img")
+    wait_until_loaded(image)
+
+    page.get_by_text("Chart outlined in the wrong place? Click its four corners again").click()
+    page.get_by_role("button", name="Click the four corners on the photo above").click()
+    click_points(page, image, baseline_phantom.chart_corners.tolist(), (photo.width, photo.height))
+    page.get_by_role("button", name="Use these corners").click()
+    expect(page.locator("#corners .errorlist")).to_contain_text("Reason: The photo is already")
+    expect(page.locator("[data-metric=delta_a]")).to_be_visible()  # nothing changed
+
+    # The refused page keeps the clicked corners: give the reason and send them again.
+    expect(page.locator("#id_corners")).to_have_value(re.compile(r"^\S+ \S+ \S+ \S+$"))
+    page.get_by_label("Reason for the change").fill("Detector outline was off the chart")
+    page.get_by_role("button", name="Use these corners").click()
+
+    expect(page.locator(".messages")).to_contain_text("Chart corners saved.")
+    expect(page.locator("#remeasure")).to_contain_text("the regions need measuring again")
+    expect(page.locator("[data-metric=delta_a]")).to_have_count(0)
+    screenshot("photo-recalibrated")
+    page.get_by_role("button", name="Measure").click()  # the regions are drawn already
+    expect(page.locator(".messages")).to_contain_text("Regions measured.")
+    expect(page.locator("[data-metric=delta_a]")).to_be_visible()
+    assert Measurement.objects.filter(photo=photo, is_current=True).count() == 1
+
+
+@pytest.mark.e2e
+def test_upload_page_says_plainly_when_there_is_no_photo_consent(
+    page: Page, sign_in, screenshot, technician, pharmacist, patient
+):
+    today = timezone.localdate()
+    for granted in (True, False):
+        record_consent(
+            patient=patient, actor=pharmacist, kind="photographs", granted=granted, given_on=today
+        )
+    sign_in(technician)
+    page.goto(f"/patients/{patient.public_id}/photos/new/")
+    notice = page.locator("#consent")
+    expect(notice).to_contain_text("No consent to photographs is in force")
+    expect(notice).to_contain_text(f"withdrew their consent to photographs on {today:%-d %b %Y}")
+    expect(page.locator("input[type=file]")).to_have_count(0)
+    screenshot("photo-upload-no-consent")

@@ -246,7 +246,7 @@ def followup_photo(patient, technician, photo_consent, followup_phantom, baselin
 
 @pytest.fixture
 def followup_measurement(followup_photo, pharmacist, baseline_measurement):
-    return services.carry_over(followup_photo, actor=pharmacist, baseline=baseline_measurement)
+    return services.carry_over(followup_photo, actor=pharmacist)
 
 
 @pytest.fixture

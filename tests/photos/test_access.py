@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from scarrx.audit.models import AccessRecord, ChangeRecord
+from scarrx.photos.access import measurements_visible_to, photos_visible_to
 from scarrx.photos.models import Measurement, Photo
 from scarrx.photos.storage import read_private
 from tests.conftest import client_for
@@ -230,3 +231,37 @@ def test_stored_file_names_are_random_not_the_upload_name(
         assert re.fullmatch(r"photos/[0-9a-f]{4}/[A-Za-z0-9_-]{32}\.jpg", name), name
         assert str(patient.public_id) not in name and patient.record_number not in name
     assert first.sha256 == second.sha256  # the same picture, told apart by its hash only
+
+
+@pytest.fixture
+def prescriber_without_photo_permission(prescriber):
+    """The patient's own prescriber, in a pharmacy whose prescriber role has no
+    photos.view_photo: a staff role is not enough on its own."""
+    from django.contrib.auth.models import Group, Permission
+
+    view_photo = Permission.objects.get(content_type__app_label="photos", codename="view_photo")
+    Group.objects.get(name="prescriber").permissions.remove(view_photo)
+    return type(prescriber).objects.get(pk=prescriber.pk)  # no cached permissions
+
+
+def test_staff_without_the_view_permission_see_no_photos(
+    prescriber_without_photo_permission, urls, baseline_photo
+):
+    user = prescriber_without_photo_permission
+    assert not photos_visible_to(user).exists()
+    assert not measurements_visible_to(user).exists()
+    client = client_for(user)
+    for template, _ in SHOWN:
+        response = client.get(urls(template))
+        if template.endswith("/photos"):  # their patient's list: visible, but empty
+            assert response.json()["items"] == []
+            continue
+        assert response.status_code == 404, template
+        assert not response.content.startswith(JPEG_MAGIC)
+
+
+def test_a_patient_sees_their_own_photos_and_no_one_elses(
+    patient_user, baseline_photo, other_patient, pharmacist, other_photo_consent, unrelated_phantom
+):
+    upload(other_patient, pharmacist, unrelated_phantom.jpeg)
+    assert list(photos_visible_to(patient_user)) == [baseline_photo]

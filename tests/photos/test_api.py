@@ -270,3 +270,30 @@ def test_bad_chart_corners_are_refused_naming_them(
     assert set(error_fields(response)) == {"corners"}
     photo.refresh_from_db()
     assert photo.calibrated is False
+
+
+def test_new_corners_for_a_calibrated_photo_need_a_reason_through_the_api(
+    technician, baseline_measurement, baseline_phantom
+):
+    photo = baseline_measurement.photo
+    url = f"/api/v1/photos/{photo.public_id}/corners"
+    corners = baseline_phantom.chart_corners.tolist()
+    client = client_for(technician)
+
+    refused = post_json(client, url, {"corners": corners})
+    assert refused.status_code == 422
+    assert set(error_fields(refused)) == {"reason"}
+    assert Measurement.objects.get(pk=baseline_measurement.pk).is_current
+
+    response = post_json(client, url, {"corners": corners, "reason": "Chart was misread"})
+    assert response.status_code == 200
+    assert response.json()["calibration"]["chart_source"] == "given"
+    assert response.json()["measurement"] is None  # the old one used the old calibration
+    change = ChangeRecord.objects.get(action="photo.chart_corners_set")
+    assert change.reason == "Chart was misread"
+    assert change.data["before"]["chart_source"] == "detected"
+
+
+def test_image_endpoint_is_not_sniffed(pharmacist, baseline_photo):
+    response = client_for(pharmacist).get(f"/api/v1/photos/{baseline_photo.public_id}/image")
+    assert response["X-Content-Type-Options"] == "nosniff"

@@ -8,6 +8,7 @@ import html
 import io
 import json
 import re
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -15,12 +16,16 @@ from PIL import Image
 
 from scarrx.__main__ import main as scarrx
 from scarrx.audit.models import ChangeRecord
+from scarrx.imaging.phantom import SceneSpec, make_scene, photograph
 from scarrx.photos.models import Measurement, Photo
 from tests.conftest import client_for
 from tests.photos.conftest import (
+    FOLLOW_UP_CAMERA,
     FOLLOW_UP_TAKEN,
+    ZONE,
     a_star_difference,
     as_points,
+    stored_files,
     upload,
 )
 
@@ -182,6 +187,13 @@ def test_side_by_side_page_shows_both_photos_the_slider_and_the_change(
     assert change.startswith("−")  # a true minus sign, as in the labels
     assert float(change.replace("−", "-")) == pytest.approx(-5.0, abs=1.0)
     assert all(cells[2] != "—" for cells in rows.values())  # every metric has a change
+    # Negative figures carry the same true minus in the metric columns too.
+    melanin = rows["Scar − reference melanin index"]
+    assert baseline_measurement.result["difference"]["melanin_index"] < 0
+    assert melanin[0].startswith("−") and melanin[1].startswith("−")
+    assert not [cell for cells in rows.values() for cell in cells if "-" in cell]
+    assert "Both colour-corrected by their charts." in page
+    assert "56 days apart" in page
 
     base = baseline_measurement.photo
     for which in ("baseline", "aligned"):
@@ -246,6 +258,12 @@ def test_chart_the_detector_missed_is_calibrated_from_the_four_corners_given(
     assert photo.px_per_mm == pytest.approx(chart_missed_phantom.px_per_mm, rel=0.03)
     change = ChangeRecord.objects.get(action="photo.chart_corners_set")
     assert change.actor == pharmacist and change.data["calibrated"] is True
+    before, after = change.data["before"], change.data["after"]
+    assert before["calibrated"] is False and before["heldout_delta_e2000"] is None
+    assert after["calibrated"] is True and after["chart_source"] == "given"
+    assert after["heldout_delta_e2000"] == photo.calibration["heldout_delta_e2000"]
+    assert after["px_per_mm"] == photo.px_per_mm
+    assert after["chart_corners"] == photo.chart_corners
 
     client.post(url + "regions/", regions(chart_missed_phantom))
     result = Measurement.objects.get(photo=photo).result
@@ -272,6 +290,123 @@ def test_bad_chart_corners_are_refused_and_the_photo_stays_uncalibrated(
     assert photo.calibrated is False
     assert not ChangeRecord.objects.filter(action="photo.chart_corners_set").exists()
     assert status == 422  # refused input: not the 302 a success gets
+
+
+def recalibrate(client, photo, phantom, reason=None):
+    body = {"corners": as_points(phantom.chart_corners)}
+    if reason is not None:
+        body["reason"] = reason
+    return client.post(f"/photos/{photo.public_id}/corners/", body)
+
+
+@pytest.mark.parametrize("reason", [None, "   "], ids=["none", "blank"])
+def test_changing_the_corners_of_a_calibrated_photo_needs_a_reason(
+    reason, pharmacist, baseline_measurement, baseline_phantom
+):
+    photo = baseline_measurement.photo
+    calibration, files = photo.calibration, stored_files()
+    client = client_for(pharmacist)
+    status, page = outcome(client, recalibrate(client, photo, baseline_phantom, reason))
+
+    assert status == 422
+    assert "Reason: The photo is already calibrated: say why" in page
+    photo.refresh_from_db()
+    assert photo.calibration == calibration
+    baseline_measurement.refresh_from_db()
+    assert baseline_measurement.is_current
+    assert not ChangeRecord.objects.filter(action="photo.chart_corners_set").exists()
+    assert stored_files() == files  # no new preview left behind
+
+
+def test_new_corners_on_a_calibrated_photo_are_recorded_and_its_regions_need_measuring_again(
+    pharmacist, baseline_measurement, baseline_phantom
+):
+    photo = baseline_measurement.photo
+    old = {
+        "method": photo.calibration["method"],
+        "heldout_delta_e2000": photo.calibration["heldout_delta_e2000"],
+        "px_per_mm": photo.px_per_mm,
+        "chart_corners": photo.chart_corners,
+    }
+    old_preview = photo.preview
+    client = client_for(pharmacist)
+    reason = "Detector outlined the chart one patch too far right"
+    response = recalibrate(client, photo, baseline_phantom, reason)
+    assert response.status_code == 302
+
+    photo.refresh_from_db()
+    assert photo.calibrated and photo.calibration["chart_source"] == "given"
+    change = ChangeRecord.objects.get(action="photo.chart_corners_set")
+    assert change.reason == reason
+    assert {k: change.data["before"][k] for k in old} == old
+    assert change.data["after"]["chart_corners"] == photo.chart_corners != old["chart_corners"]
+    assert change.data["after"]["px_per_mm"] == photo.px_per_mm
+    assert change.data["after"]["heldout_delta_e2000"] == photo.calibration["heldout_delta_e2000"]
+    assert change.data["measurements_superseded"] == [str(baseline_measurement.public_id)]
+    baseline_measurement.refresh_from_db()
+    assert baseline_measurement.is_current is False  # it used the old calibration
+    assert photo.preview != old_preview  # redrawn with the new correction
+
+    page = html.unescape(client.get(f"/photos/{photo.public_id}/").content.decode())
+    assert "the regions need measuring again" in page
+    assert 'data-metric="delta_a"' not in page  # the old figures are not shown as current
+    assert as_points(np.round(baseline_phantom.roi)).replace(".0", "") in page  # redrawn
+
+    # Measuring again makes a current measurement with the new calibration.
+    client.post(f"/photos/{photo.public_id}/regions/", regions(baseline_phantom))
+    current = Measurement.objects.get(photo=photo, is_current=True)
+    assert current.result["calibration"]["chart_corners"] == photo.chart_corners
+    assert "need measuring again" not in client.get(f"/photos/{photo.public_id}/").content.decode()
+
+
+def test_compare_page_says_when_its_baseline_figures_were_superseded(
+    pharmacist, followup_measurement, baseline_measurement, baseline_phantom
+):
+    client = client_for(pharmacist)
+    url = f"/measurements/{followup_measurement.public_id}/compare/"
+    assert "superseded" not in client.get(url).content.decode()
+    recalibrate(client, baseline_measurement.photo, baseline_phantom, "Chart misread")
+    page = html.unescape(client.get(url).content.decode())
+    assert "The baseline measurement shown here has since been superseded" in page
+
+
+def test_days_apart_counts_calendar_days_in_the_pharmacys_zone(
+    pharmacist, followup_measurement, baseline_measurement
+):
+    """23:30 one evening to 00:15 the next morning is one day apart, not zero."""
+    Photo.objects.filter(pk=baseline_measurement.photo.pk).update(
+        taken_at=datetime(2026, 3, 6, 23, 30, tzinfo=ZONE)
+    )
+    Photo.objects.filter(pk=followup_measurement.photo.pk).update(
+        taken_at=datetime(2026, 3, 7, 0, 15, tzinfo=ZONE)
+    )
+    url = f"/measurements/{followup_measurement.public_id}/compare/"
+    page = html.unescape(client_for(pharmacist).get(url).content.decode())
+    assert "1 day apart" in page
+
+
+@pytest.fixture(scope="module")
+def chartless_followup_phantom():
+    """The follow-up scene and camera, but the chart left out of the frame."""
+    spec = SceneSpec(seed=2, scar_delta_a=8.0, chart_origin_mm=None)
+    return photograph(make_scene(spec), FOLLOW_UP_CAMERA)
+
+
+def test_compare_page_says_which_photo_is_shown_uncorrected(
+    pharmacist, patient, technician, baseline_measurement, chartless_followup_phantom
+):
+    later = upload(patient, technician, chartless_followup_phantom.jpeg, taken=FOLLOW_UP_TAKEN)
+    assert later.calibrated is False
+    client = client_for(pharmacist)
+    status, page = outcome(client, client.post(f"/photos/{later.public_id}/carry-over/"))
+
+    assert status == 302, page
+    assert "Both colour-corrected" not in page
+    assert (
+        "The baseline is colour-corrected by its chart; the follow-up is shown uncorrected" in page
+    )
+    rows = change_table(page)
+    assert rows["Scar − reference a*"][1:] == ("—", "—")  # no colour metrics, no change
 
 
 # --- regions refused -----------------------------------------------------------------

@@ -5,8 +5,9 @@ force), and what is refused with a message naming the field, nothing stored half
 from __future__ import annotations
 
 import hashlib
+import html
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -115,7 +116,9 @@ def test_technician_uploads_a_phantom_photo_and_it_is_calibrated_and_recorded(
     assert stored_image(photo.file).size == (1000, 750)
     thumb = stored_image(photo.thumbnail)
     assert thumb.format == "JPEG" and max(thumb.size) <= 512
-    assert len(stored_files()) == 2  # the photo and its thumbnail, nothing else
+    preview = stored_image(photo.preview)
+    assert preview.format == "JPEG" and max(preview.size) == 1000  # never enlarged
+    assert len(stored_files()) == 3  # the photo, its thumbnail and its preview: nothing else
 
     change = ChangeRecord.objects.get(action="photo.uploaded")
     assert (change.actor, change.patient, change.object_id) == (
@@ -204,7 +207,7 @@ def test_gps_and_camera_identity_are_stripped_from_the_stored_file(
     assert response.status_code in (201, 302), errors
 
     photo = only_photo()
-    for name in (photo.file, photo.thumbnail):
+    for name in (photo.file, photo.thumbnail, photo.preview):
         data = read_private(name)
         exif = Image.open(io.BytesIO(data)).getexif()
         assert exif.get_ifd(ExifTags.IFD.GPSInfo) == {}
@@ -274,6 +277,110 @@ def test_photo_with_no_time_at_all_is_refused_naming_taken_at(
     assert_nothing_stored()
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize(
+    ("taken_at", "says"),
+    [
+        ("2000-05-16T23:59", "before the patient was born (17 May 2000)"),
+        ("1999-06-01T10:00", "before the patient was born"),
+        ("0001-01-01T00:00", "before the patient was born"),
+        ("2099-01-01T10:00", "in the future"),
+    ],
+    ids=["day_before_birth", "year_before_birth", "year_one", "future"],
+)
+def test_taken_at_outside_the_patients_life_is_refused_naming_taken_at(
+    channel, taken_at, says, technician, patient, photo_consent, located_jpeg
+):
+    """Even when the photo's own EXIF time is fine: the time typed in is wrong."""
+    response, errors = send(
+        channel, client_for(technician), patient, located_jpeg, taken_at=taken_at
+    )
+    assert response.status_code == 422
+    assert set(errors) == {"taken_at"}
+    assert says in errors["taken_at"]
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "taken_at",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00Z"],
+    ids=["year_one_east", "year_9999_west", "year_one_utc"],
+)
+def test_api_times_at_the_ends_of_the_calendar_are_a_422_not_a_500(
+    taken_at, technician, patient, photo_consent, baseline_phantom
+):
+    client = client_for(technician)
+    client.raise_request_exception = False  # a 500 must show as one, not as an exception
+    response, errors = send("api", client, patient, baseline_phantom.jpeg, taken_at=taken_at)
+    assert response.status_code == 422
+    assert set(errors) == {"taken_at"}
+    assert_nothing_stored()
+
+
+def test_a_digital_photo_cannot_be_dated_before_2000(
+    technician, patient, photo_consent, baseline_phantom
+):
+    type(patient).objects.filter(pk=patient.pk).update(date_of_birth=date(1975, 3, 2))
+    response, errors = send(
+        "api", client_for(technician), patient, baseline_phantom.jpeg, taken_at="1999-12-31T12:00"
+    )
+    assert response.status_code == 422
+    assert errors == {"taken_at": "A digital photo cannot be dated before 1 Jan 2000."}
+    assert_nothing_stored()
+
+
+def test_exif_time_before_the_patient_was_born_gives_way_to_the_given_time(
+    technician, patient, photo_consent, baseline_image
+):
+    # A plausible camera date in general (after 2000), impossible for this patient.
+    data = jpeg_taken(baseline_image, "2000:03:01 09:00:00")
+    response, errors = send("api", client_for(technician), patient, data)
+    assert response.status_code == 201, errors
+    photo = only_photo()
+    assert (photo.taken_at, photo.taken_at_source) == (BASELINE_TAKEN, "given")
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_file_over_40_mb_is_refused_naming_the_file(channel, technician, patient, photo_consent):
+    data = b"\xff\xd8\xff" + bytes(services.MAX_UPLOAD_BYTES - 2)  # one byte over
+    response, errors = send(channel, client_for(technician), patient, data)
+    assert response.status_code == 422
+    assert errors == {"file": "The file is larger than 40 MB."}
+    assert_nothing_stored()
+
+
+def test_upload_page_says_which_photo_consent_is_in_force(technician, patient, photo_consent):
+    page = client_for(technician).get(f"/patients/{patient.public_id}/photos/new/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-consent="granted"' in text
+    assert f"Consent to photographs given {photo_consent.given_on:%-d %b %Y}" in text
+    assert 'type="file"' in text
+
+
+@pytest.mark.parametrize("consent", ["never_asked", "withdrawn"])
+def test_upload_page_without_photo_consent_says_so_and_offers_no_file_input(
+    consent, technician, pharmacist, patient
+):
+    if consent == "withdrawn":
+        for granted, day in ((True, date(2026, 1, 5)), (False, date(2026, 2, 9))):
+            record_consent(
+                patient=patient, actor=pharmacist, kind="photographs", granted=granted, given_on=day
+            )
+    page = client_for(technician).get(f"/patients/{patient.public_id}/photos/new/")
+    text = html.unescape(page.content.decode())
+    assert page.status_code == 200
+    assert "No consent to photographs is in force" in text
+    if consent == "withdrawn":
+        assert 'data-consent="withdrawn"' in text
+        assert "withdrew their consent to photographs on 9 Feb 2026" in text
+    else:
+        assert 'data-consent="none"' in text
+        assert "has never been recorded" in text
+    assert 'type="file"' not in text
+    assert "Upload and analyse" not in text
+
+
 def test_photo_without_a_chart_is_stored_uncalibrated_with_the_reason(
     technician, patient, photo_consent, no_chart_phantom
 ):
@@ -285,7 +392,7 @@ def test_photo_without_a_chart_is_stored_uncalibrated_with_the_reason(
     assert photo.calibrated is False
     assert "no colour chart found" in photo.uncalibrated_reason
     assert photo.px_per_mm is None
-    assert len(stored_files()) == 2
+    assert len(stored_files()) == 3
     page = client.get(response["Location"]).content.decode()
     assert 'data-calibrated="no"' in page
     assert "no colour chart found" in page

@@ -37,7 +37,7 @@ def add_photo_pair(
         patient=patient, actor=actor, data=before.jpeg, site=site, view="front",
         taken_at=_at(baseline_on),
     )  # fmt: skip
-    base_measure = measure_photo(
+    measure_photo(
         base_photo, actor=actor, roi=[list(p) for p in before.roi],
         reference=[list(p) for p in before.reference],
     )  # fmt: skip
@@ -45,4 +45,4 @@ def add_photo_pair(
         patient=patient, actor=actor, data=after.jpeg, site=site, view="front",
         taken_at=_at(followup_on),
     )  # fmt: skip
-    return carry_over(follow_photo, actor=actor, baseline=base_measure)
+    return carry_over(follow_photo, actor=actor)

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import HttpResponse
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
@@ -15,9 +14,8 @@ from scarrx.audit.services import record_access
 from scarrx.patients.access import get_patient_for
 from scarrx.photos import services
 from scarrx.photos.access import get_photo_for, photos_visible_to
-from scarrx.photos.forms import MAX_UPLOAD_BYTES
 from scarrx.photos.models import Measurement, Photo
-from scarrx.photos.storage import read_private
+from scarrx.photos.storage import private_jpeg, read_private
 
 router = Router(tags=["photos"])
 
@@ -94,6 +92,9 @@ def with_measurements(photos):
 
 class CornersIn(Schema):
     corners: list[Point] = Field(..., description="the chart's four corners, upright pixels")
+    reason: str = Field(
+        "", max_length=300, description="why, when the photo is already calibrated (required then)"
+    )
 
 
 class RegionsIn(Schema):
@@ -114,8 +115,6 @@ def upload_photo(
     patient = get_patient_for(request.user, patient_id)
     if not request.user.has_perm("photos.add_photo"):
         raise PermissionDenied("You may not upload photos.")
-    if file.size > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": "The file is larger than 40 MB."})
     chosen = None
     if assessment is not None:
         chosen = (
@@ -128,7 +127,7 @@ def upload_photo(
     photo = services.upload_photo(
         patient=patient,
         actor=request.user,
-        data=file.read(),
+        data=file,
         site=site,
         view=view,
         taken_at=taken_at,
@@ -157,9 +156,7 @@ def get_photo(request, photo_id: uuid.UUID):
 def photo_image(request, photo_id: uuid.UUID):
     photo = get_photo_for(request.user, photo_id)
     record_access(request, what="api.photo.file", patient=photo.patient, via="api")
-    response = HttpResponse(read_private(photo.file), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_jpeg(read_private(photo.file))
 
 
 @router.post("/photos/{photo_id}/corners", response=PhotoOut, summary="Give the chart's corners")
@@ -168,7 +165,10 @@ def set_corners(request, photo_id: uuid.UUID, payload: CornersIn):
     if len(payload.corners) != 4:
         raise ValidationError({"corners": "Give exactly the chart's four corners."})
     photo = services.set_chart_corners(
-        photo, actor=request.user, corners=[list(p) for p in payload.corners]
+        photo,
+        actor=request.user,
+        corners=[list(p) for p in payload.corners],
+        reason=payload.reason,
     )
     record_access(request, what="api.photo.detail", patient=photo.patient, via="api")
     return photo
@@ -198,9 +198,6 @@ def measure(request, photo_id: uuid.UUID, payload: RegionsIn):
 )
 def align_to_baseline(request, photo_id: uuid.UUID):
     photo = get_photo_for(request.user, photo_id)
-    baseline = services.baseline_measurement_for(photo)
-    if baseline is None:
-        raise ValidationError({"baseline": "No measured baseline photo of this site and view."})
-    measurement = services.carry_over(photo, actor=request.user, baseline=baseline)
+    measurement = services.carry_over(photo, actor=request.user)
     record_access(request, what="api.photo.measurement", patient=photo.patient, via="api")
     return Status(201, measurement)

@@ -5,8 +5,6 @@ from django import forms
 from scarrx.assessments.models import Site
 from scarrx.photos.models import View
 
-MAX_UPLOAD_BYTES = 40 * 1024 * 1024
-
 
 class UploadForm(forms.Form):
     file = forms.FileField(
@@ -29,12 +27,6 @@ class UploadForm(forms.Form):
             for a in assessments
         ]
         self._assessments = {str(a.public_id): a for a in assessments}
-
-    def clean_file(self):
-        f = self.cleaned_data["file"]
-        if f.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 40 MB.")
-        return f
 
     def chosen_assessment(self):
         return self._assessments.get(self.cleaned_data.get("assessment") or "")
@@ -73,6 +65,8 @@ class RegionsForm(forms.Form):
 
 class CornersForm(forms.Form):
     corners = forms.CharField(widget=forms.HiddenInput, label="Chart corners")
+    # Required by the service when the photo is already calibrated.
+    reason = forms.CharField(required=False, max_length=300, label="Reason for the change")
 
     def clean_corners(self):
         try:

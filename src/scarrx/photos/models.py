@@ -38,6 +38,9 @@ class Photo(NeverDeleted):
 
     file = models.CharField(max_length=200)  # name in private storage
     thumbnail = models.CharField(max_length=200)
+    # A reduced copy for pages, colour-corrected when calibrated; rewritten with the
+    # calibration. Blank for photos stored before previews were kept: rendered on demand.
+    preview = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, db_index=True)
     original_sha256 = models.CharField(max_length=64)
     width = models.PositiveIntegerField()
@@ -89,6 +92,9 @@ class Measurement(NeverDeleted):
     )
     measured_at = models.DateTimeField(auto_now_add=True)
     is_current = models.BooleanField(default=True)
+    # For a follow-up: the photo resampled into its baseline's frame by this
+    # measurement's alignment, reduced for the comparison page.
+    preview = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-measured_at", "-pk"]

@@ -1,5 +1,12 @@
-"""Operations on photos: upload (clean, store privately, calibrate), measure regions,
-carry regions over to a follow-up by alignment. The only writer of Photo/Measurement.
+"""Operations on photos: upload (clean, store privately, calibrate), set the chart's
+corners, measure regions, carry regions over to a follow-up by alignment. The only
+writer of Photo/Measurement.
+
+Each operation checks permission and input first, then does its image work (decoding,
+chart, analysis, alignment, previews) and writes its files with no transaction open:
+on SQLite (`transaction_mode=IMMEDIATE`) a transaction holds the database's write lock,
+and every page writes an AccessRecord. Only the row writes and the audit row are then
+made, in one short transaction; if it fails, the files just written are deleted.
 
 Image work is done by the pure `scarrx.imaging` package; its ImagingError becomes a
 ValidationError naming the field, with nothing stored.
@@ -8,7 +15,7 @@ ValidationError naming the field, with nothing stored.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,10 +26,15 @@ from scarrx import imaging
 from scarrx.assessments.models import ScarAssessment, Site
 from scarrx.audit.services import record_change
 from scarrx.patients.access import patients_visible_to
-from scarrx.patients.models import ConsentKind, Patient
+from scarrx.patients.models import Consent, ConsentKind, Patient
 from scarrx.patients.services import current_consents
 from scarrx.photos.models import Measurement, Photo, View
-from scarrx.photos.storage import delete_private, read_private, save_private
+from scarrx.photos.previews import render_aligned, render_preview
+from scarrx.photos.storage import new_private_files, read_private
+
+MAX_UPLOAD_BYTES = 40 * 1024 * 1024
+# No digital progress photo is older than this; a camera clock never set reads earlier.
+EARLIEST_PHOTO = date(2000, 1, 1)
 
 
 def _require(actor, patient: Patient, perm: str) -> None:
@@ -41,22 +53,50 @@ def _imaging(field: str):
         raise ValidationError({named or field: message}) from exc
 
 
-def _taken_at(exif_time: datetime | None, given: datetime | None) -> tuple[datetime, str]:
-    now = timezone.now()
-    if exif_time is not None:
-        if timezone.is_naive(exif_time):
-            exif_time = timezone.make_aware(exif_time)
-        if exif_time <= now:
-            return exif_time, "exif"
+def photo_consent(patient: Patient) -> Consent | None:
+    """The patient's latest decision about photographs (None if never recorded)."""
+    return current_consents(patient)[ConsentKind.PHOTOGRAPHS]
+
+
+def _time_error(patient: Patient, when: datetime) -> str | None:
+    """Why this patient's photo cannot have been taken at `when`; None if it can."""
+    # The calendar date as given, before any zone conversion: year 1 at +14:00 is
+    # refused here, not overflowed into year 0.
+    born = patient.date_of_birth
+    if when.date() < born:
+        return f"A photo cannot be taken before the patient was born ({born:%-d %b %Y})."
+    if when.date() < EARLIEST_PHOTO:
+        return f"A digital photo cannot be dated before {EARLIEST_PHOTO:%-d %b %Y}."
+    try:
+        future = _aware(when) > timezone.now()
+    except (OverflowError, ValueError):  # e.g. 9999-12-31 23:00 at −12:00 is past year 9999 in UTC
+        return "Enter a real date and time."
+    return "A photo cannot be taken in the future." if future else None
+
+
+def _aware(when: datetime) -> datetime:
+    """A naive time (camera wall-clock, or typed in) is read in the pharmacy's zone."""
+    return timezone.make_aware(when) if timezone.is_naive(when) else when
+
+
+def _taken_at(patient: Patient, exif_time: datetime | None, given: datetime | None):
+    """(when, source): EXIF DateTimeOriginal when plausible for this patient, else given
+    (already checked by the caller)."""
+    if exif_time is not None and _time_error(patient, exif_time) is None:
+        return _aware(exif_time), "exif"
     if given is None:
         raise ValidationError(
             {"taken_at": "The photo does not say when it was taken: enter the date and time."}
         )
-    if timezone.is_naive(given):
-        given = timezone.make_aware(given)
-    if given > now:
-        raise ValidationError({"taken_at": "A photo cannot be taken in the future."})
-    return given, "given"
+    return _aware(given), "given"
+
+
+def _upload_bytes(data) -> bytes:
+    """The upload's bytes (from bytes or an open file), reading no more than the limit
+    allows, so a huge upload is refused without being held in memory."""
+    if hasattr(data, "read"):
+        data = data.read(MAX_UPLOAD_BYTES + 1)
+    return data
 
 
 def chart_calibration(data: bytes, corners=None) -> dict:
@@ -64,33 +104,39 @@ def chart_calibration(data: bytes, corners=None) -> dict:
     return imaging.calibration_only(data, corners=corners)
 
 
-@transaction.atomic
 def upload_photo(
     *,
     patient: Patient,
     actor,
-    data: bytes,
+    data,
     site: str,
     view: str,
     taken_at: datetime | None = None,
     assessment: ScarAssessment | None = None,
 ) -> Photo:
+    """Store a photo of `patient`: `data` is the uploaded file (bytes or an open file)."""
     _require(actor, patient, "photos.add_photo")
+    data = _upload_bytes(data)
+    consent = photo_consent(patient)
     errors = {}
+    if len(data) > MAX_UPLOAD_BYTES:
+        errors["file"] = f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB."
     if site not in Site.values:
         errors["site"] = f"Unknown site {site!r}."
     if view not in View.values:
         errors["view"] = f"Unknown view {view!r}."
     if assessment is not None and assessment.patient_id != patient.pk:
         errors["assessment"] = "This assessment belongs to another patient."
-    consent = current_consents(patient)[ConsentKind.PHOTOGRAPHS]
+    if taken_at is not None and (problem := _time_error(patient, taken_at)):
+        errors["taken_at"] = problem
     if consent is None or not consent.granted:
         errors["file"] = "The patient has not consented to photographs."
     if errors:
         raise ValidationError(errors)
+
     with _imaging("file"):
         prepared = imaging.prepare_upload(data)
-    when, source = _taken_at(prepared.taken_at, taken_at)
+    when, source = _taken_at(patient, prepared.taken_at, taken_at)
     with _imaging("file"):
         calibration = chart_calibration(prepared.jpeg)
     photo = Photo(
@@ -109,31 +155,24 @@ def upload_photo(
         uploaded_by=actor,
     )
     _apply_calibration(photo, calibration)
-    written: list[str] = []
-    try:
-        photo.file = save_private(prepared.jpeg)
-        written.append(photo.file)
-        photo.thumbnail = save_private(prepared.thumbnail)
-        written.append(photo.thumbnail)
-        _save_uploaded(photo, actor, site, view, when, prepared.sha256)
-    except BaseException:
-        # The rows roll back with the transaction; the files must go too.
-        delete_private(written)
-        raise
+    preview = render_preview(prepared.jpeg, photo)
+
+    with new_private_files() as save:
+        photo.file = save(prepared.jpeg)
+        photo.thumbnail = save(prepared.thumbnail)
+        photo.preview = save(preview)
+        with transaction.atomic():
+            photo.save()
+            record_change(
+                actor=actor,
+                action="photo.uploaded",
+                obj=photo,
+                summary=f"Photo of {photo.get_site_display().lower()} "
+                f"({photo.get_view_display()}) taken {timezone.localtime(when):%-d %b %Y}, "
+                + ("calibrated" if photo.calibrated else "uncalibrated"),
+                data={"site": site, "view": view, "taken_at": when, "sha256": prepared.sha256},
+            )
     return photo
-
-
-def _save_uploaded(photo: Photo, actor, site: str, view: str, when, sha256: str) -> None:
-    photo.save()
-    record_change(
-        actor=actor,
-        action="photo.uploaded",
-        obj=photo,
-        summary=f"Photo of {photo.get_site_display().lower()} ({photo.get_view_display()}) "
-        f"taken {timezone.localtime(when):%-d %b %Y}, "
-        + ("calibrated" if photo.calibrated else "uncalibrated"),
-        data={"site": site, "view": view, "taken_at": when, "sha256": sha256},
-    )
 
 
 def _apply_calibration(photo: Photo, result: dict) -> None:
@@ -144,77 +183,139 @@ def _apply_calibration(photo: Photo, result: dict) -> None:
     photo.algorithm_version = result.get("algorithm_version", imaging.ALGORITHM_VERSION)
 
 
-@transaction.atomic
-def set_chart_corners(photo: Photo, *, actor, corners) -> Photo:
-    """The fallback when detection fails: the user clicked the chart's four corners."""
+def _calibration_facts(photo: Photo) -> dict:
+    """What a change of chart corners changes, for its ChangeRecord."""
+    return {
+        "calibrated": photo.calibrated,
+        "method": photo.calibration.get("method"),
+        "heldout_delta_e2000": photo.calibration.get("heldout_delta_e2000"),
+        "px_per_mm": photo.px_per_mm,
+        "chart_corners": photo.chart_corners,
+        "chart_source": photo.calibration.get("chart_source"),
+    }
+
+
+REASON_NEEDED = "The photo is already calibrated: say why its chart corners are being changed."
+
+
+def set_chart_corners(photo: Photo, *, actor, corners, reason: str = "") -> Photo:
+    """The chart's four corners, clicked by hand: when detection missed the chart, or
+    (with a reason) when it found it in the wrong place. The photo's current
+    measurements used the old calibration, so they stop being current."""
     _require(actor, photo.patient, "photos.change_photo")
+    reason = (reason or "").strip()
+    if photo.calibrated and not reason:
+        raise ValidationError({"reason": REASON_NEEDED})
+    data = read_private(photo.file)
     with _imaging("corners"):
-        result = chart_calibration(read_private(photo.file), corners=corners)
-    photo = Photo.objects.select_for_update().get(pk=photo.pk)
-    _apply_calibration(photo, result)
-    photo.save()
-    record_change(
-        actor=actor,
-        action="photo.chart_corners_set",
-        obj=photo,
-        summary="Chart corners given by hand; "
-        + ("calibrated" if photo.calibrated else "still uncalibrated"),
-        data={"corners": corners, "calibrated": photo.calibrated},
-    )
+        result = chart_calibration(data, corners=corners)
+    after = Photo()  # what the photo will be, for its preview
+    _apply_calibration(after, result)
+    preview = render_preview(data, after)
+
+    with new_private_files() as save:
+        preview_name = save(preview)
+        with transaction.atomic():
+            photo = Photo.objects.select_for_update().get(pk=photo.pk)
+            if photo.calibrated and not reason:  # calibrated meanwhile, by someone else
+                raise ValidationError({"reason": REASON_NEEDED})
+            before = _calibration_facts(photo)
+            _apply_calibration(photo, result)
+            photo.preview = preview_name
+            photo.save()
+            superseded = photo.measurements.filter(is_current=True)
+            superseded_ids = [str(m) for m in superseded.values_list("public_id", flat=True)]
+            superseded.update(is_current=False)
+            record_change(
+                actor=actor,
+                action="photo.chart_corners_set",
+                obj=photo,
+                summary="Chart corners given by hand; "
+                + ("calibrated" if photo.calibrated else "still uncalibrated")
+                + (f"; {len(superseded_ids)} measurement(s) to redo" if superseded_ids else ""),
+                data={
+                    "corners": corners,
+                    "calibrated": photo.calibrated,
+                    "before": before,
+                    "after": _calibration_facts(photo),
+                    "measurements_superseded": superseded_ids,
+                },
+                reason=reason,
+            )
     return photo
 
 
-def _corners(photo: Photo):
-    return photo.chart_corners  # reuse what was found or given: no second detection
-
-
-@transaction.atomic
 def measure_photo(photo: Photo, *, actor, roi, reference) -> Measurement:
     """Measure a scar region against a reference region drawn on this photo."""
     _require(actor, photo.patient, "photos.add_measurement")
     with _imaging("roi"):
-        result = imaging.analyze(read_private(photo.file), roi, reference, corners=_corners(photo))
-    return _store(photo, actor, roi, reference, result, baseline=None)
+        result = imaging.analyze(
+            read_private(photo.file), roi, reference, corners=photo.chart_corners
+        )
+    with transaction.atomic():
+        return _store(photo, actor, roi, reference, result, baseline=None)
 
 
-@transaction.atomic
-def carry_over(followup: Photo, *, actor, baseline: Measurement) -> Measurement:
-    """Align `followup` to the baseline photo and measure the baseline's regions in it."""
+NO_BASELINE = "No measured baseline photo of this site and view."
+
+
+def carry_over(followup: Photo, *, actor) -> Measurement:
+    """Align `followup` to the measured baseline photo of its site and view (the
+    earliest before it) and measure the baseline's regions in it."""
     _require(actor, followup.patient, "photos.add_measurement")
+    baseline = baseline_measurement_for(followup)
+    if baseline is None:
+        raise ValidationError({"baseline": NO_BASELINE})
     base_photo = baseline.photo
-    if (base_photo.patient_id, base_photo.site, base_photo.view) != (
-        followup.patient_id,
-        followup.site,
-        followup.view,
-    ):
-        raise ValidationError({"baseline": "The baseline must be the same site and view."})
-    if base_photo.pk == followup.pk:
-        raise ValidationError({"baseline": "A photo cannot be aligned to itself."})
+    data = read_private(followup.file)
     with _imaging("alignment"):
         result = imaging.analyze(
-            read_private(followup.file),
+            data,
             baseline.roi,
             baseline.reference,
-            corners=_corners(followup),
+            corners=followup.chart_corners,
             baseline=read_private(base_photo.file),
         )
     from scarrx.imaging.align import Alignment  # OpenCV loads on first use, not at start
 
-    moved = Alignment(np.asarray(result["alignment"]["homography"]), 0.0, 0)
+    homography = result["alignment"]["homography"]
+    moved = Alignment(np.asarray(homography), 0.0, 0)
     roi, reference = moved.map_points(baseline.roi), moved.map_points(baseline.reference)
-    return _store(followup, actor, roi.tolist(), reference.tolist(), result, baseline=baseline)
+    aligned = render_aligned(data, homography, base_photo, followup)
+
+    with new_private_files() as save:
+        preview = save(aligned)
+        with transaction.atomic():
+            return _store(
+                followup,
+                actor,
+                roi.tolist(),
+                reference.tolist(),
+                result,
+                baseline=baseline,
+                preview=preview,
+            )
 
 
-def _store(photo, actor, roi, reference, result, baseline) -> Measurement:
-    Measurement.objects.filter(photo=photo, is_current=True).update(is_current=False)
+CALIBRATION_CHANGED = "The chart corners were changed while this was measured: measure again."
+
+
+def _store(photo, actor, roi, reference, result, *, baseline, preview="") -> Measurement:
+    """The measurement becomes the photo's one current measurement. Inside the caller's
+    transaction, with the photo's row locked, so two at once cannot both stay current."""
+    locked = Photo.objects.select_for_update().get(pk=photo.pk)
+    if locked.chart_corners != photo.chart_corners:  # the corners the analysis used
+        raise ValidationError({"calibration": CALIBRATION_CHANGED})
+    Measurement.objects.filter(photo=locked, is_current=True).update(is_current=False)
     measurement = Measurement.objects.create(
-        photo=photo,
+        photo=locked,
         roi=[[float(x), float(y)] for x, y in roi],
         reference=[[float(x), float(y)] for x, y in reference],
         baseline=baseline,
         result=result,
         algorithm_version=result.get("algorithm_version", imaging.ALGORITHM_VERSION),
         measured_by=actor,
+        preview=preview,
     )
     diff = (result.get("difference") or {}).get("a_star")
     taken = timezone.localtime(photo.taken_at)
@@ -287,26 +388,3 @@ def comparison_rows(baseline: dict, followup: dict, *, exploratory: bool = False
             {"label": label, "baseline": b, "followup": f, "change": change, "digits": digits}
         )
     return rows
-
-
-def preview_image(photo: Photo) -> bytes:
-    """The photo reduced for a page, colour-corrected when its chart calibrates."""
-    from scarrx.imaging.render import preview_jpeg
-
-    return preview_jpeg(read_private(photo.file), _corners(photo) if photo.calibrated else None)
-
-
-def comparison_image(followup: Measurement, which: str) -> bytes:
-    """The baseline photo, or the follow-up resampled into its frame, reduced for display."""
-    from scarrx.imaging.render import aligned_preview_jpeg, preview_jpeg
-
-    base_photo = followup.baseline.photo
-    if which == "baseline":
-        return preview_jpeg(read_private(base_photo.file), _corners(base_photo))
-    homography = followup.result["alignment"]["homography"]
-    return aligned_preview_jpeg(
-        read_private(followup.photo.file),
-        homography,
-        (base_photo.width, base_photo.height),
-        _corners(followup.photo),
-    )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.http import HttpResponse
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
@@ -22,6 +25,23 @@ def save_private(data: bytes, *, suffix: str = ".jpg") -> str:
     return default_storage.save(name, ContentFile(data))
 
 
+@contextmanager
+def new_private_files() -> Iterator[Callable[[bytes], str]]:
+    """`save(data) -> name` for the files one operation writes; if the operation then
+    fails (its transaction rolled back), the files it wrote are deleted too."""
+    written: list[str] = []
+
+    def save(data: bytes) -> str:
+        written.append(save_private(data))
+        return written[-1]
+
+    try:
+        yield save
+    except BaseException:
+        delete_private(written)
+        raise
+
+
 def delete_private(names: list[str]) -> None:
     """Remove files written by an operation that then failed (nothing else deletes)."""
     for name in names:
@@ -35,3 +55,11 @@ def read_private(name: str) -> bytes:
 
 def open_private(name: str):
     return default_storage.open(name, "rb")
+
+
+def private_jpeg(data: bytes) -> HttpResponse:
+    """A photo's bytes for a permission-checked view: never cached, never sniffed."""
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -17,14 +17,8 @@ from scarrx.photos import services
 from scarrx.photos.access import get_photo_for, measurements_visible_to
 from scarrx.photos.forms import CornersForm, RegionsForm, UploadForm
 from scarrx.photos.models import View
-from scarrx.photos.storage import read_private
-
-
-def _private_jpeg(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+from scarrx.photos.previews import comparison_image, preview_image
+from scarrx.photos.storage import private_jpeg, read_private
 
 
 @staff_required
@@ -39,7 +33,7 @@ def photo_upload(request, patient_id):
             photo = services.upload_photo(
                 patient=patient,
                 actor=request.user,
-                data=form.cleaned_data["file"].read(),
+                data=form.cleaned_data["file"],
                 site=form.cleaned_data["site"],
                 view=form.cleaned_data["view"],
                 taken_at=form.cleaned_data["taken_at"],
@@ -57,7 +51,14 @@ def photo_upload(request, patient_id):
             return redirect("photo-detail", photo_id=photo.public_id)
     record_access(request, what="photo.upload", patient=patient)
     status = 422 if request.method == "POST" else 200
-    return render(request, "photos/upload.html", {"form": form, "patient": patient}, status=status)
+    consent = services.photo_consent(patient)
+    context = {
+        "form": form,
+        "patient": patient,
+        "consent": consent,
+        "consent_in_force": consent is not None and consent.granted,
+    }
+    return render(request, "photos/upload.html", context, status=status)
 
 
 @staff_required
@@ -69,18 +70,22 @@ def photo_detail(request, photo_id):
 def _detail(request, photo, *, regions_form=None, corners_form=None, error="", status=200):
     """The photo page; re-rendered with the refused input and its errors (422)."""
     record_access(request, what="photo.detail", patient=photo.patient)
-    current = photo.measurements.filter(is_current=True).select_related("baseline").first()
+    # A new measurement is always current, so a latest one that is not was superseded
+    # by a change of chart corners: its regions are offered again, to be re-measured.
+    latest = photo.measurements.select_related("baseline", "measured_by").first()
+    current = latest if latest is not None and latest.is_current else None
     if regions_form is None:
         regions_form = RegionsForm(
             initial={
-                "roi": _points(current.roi) if current else "",
-                "reference": _points(current.reference) if current else "",
+                "roi": _points(latest.roi) if latest else "",
+                "reference": _points(latest.reference) if latest else "",
             }
         )
     context = {
         "photo": photo,
         "patient": photo.patient,
         "measurement": current,
+        "remeasure": latest if current is None else None,
         "baseline": services.baseline_measurement_for(photo),
         "regions_form": regions_form,
         "corners_form": corners_form or CornersForm(),
@@ -123,7 +128,10 @@ def photo_corners(request, photo_id):
     if form.is_valid():
         try:
             services.set_chart_corners(
-                photo, actor=request.user, corners=form.cleaned_data["corners"]
+                photo,
+                actor=request.user,
+                corners=form.cleaned_data["corners"],
+                reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -137,12 +145,8 @@ def photo_corners(request, photo_id):
 @require_POST
 def photo_carry_over(request, photo_id):
     photo = get_photo_for(request.user, photo_id)
-    baseline = services.baseline_measurement_for(photo)
-    if baseline is None:
-        error = "No measured baseline photo of this site and view."
-        return _detail(request, photo, error=error, status=422)
     try:
-        measurement = services.carry_over(photo, actor=request.user, baseline=baseline)
+        measurement = services.carry_over(photo, actor=request.user)
     except ValidationError as exc:
         error = " ".join(f"{f}: {' '.join(m)}" for f, m in exc.message_dict.items())
         return _detail(request, photo, error=f"Not aligned — {error}", status=422)
@@ -154,25 +158,44 @@ def photo_preview(request, photo_id):
     """A reduced, colour-corrected copy for the page (regions are drawn in full-size px)."""
     photo = get_photo_for(request.user, photo_id)
     record_access(request, what="photo.preview", patient=photo.patient)
-    return _private_jpeg(services.preview_image(photo))
+    return private_jpeg(preview_image(photo))
 
 
 @staff_required
 def photo_file(request, photo_id):
     photo = get_photo_for(request.user, photo_id)
     record_access(request, what="photo.file", patient=photo.patient)
-    return _private_jpeg(read_private(photo.file))
+    return private_jpeg(read_private(photo.file))
 
 
 @staff_required
 def photo_thumb(request, photo_id):
     photo = get_photo_for(request.user, photo_id)
     record_access(request, what="photo.thumbnail", patient=photo.patient)
-    return _private_jpeg(read_private(photo.thumbnail))
+    return private_jpeg(read_private(photo.thumbnail))
 
 
 def _day(photo) -> str:
     return f"{timezone.localtime(photo.taken_at):%-d %b %Y}"
+
+
+def _correction_note(baseline, followup) -> str:
+    """Whether the two pictures shown are colour-corrected. The aligned follow-up was
+    drawn with the calibration its measurement used."""
+    corrected = {
+        "baseline": baseline.photo.calibrated,
+        "follow-up": bool(followup.result.get("calibrated")),
+    }
+    if all(corrected.values()):
+        return "Both colour-corrected by their charts."
+    if not any(corrected.values()):
+        return "Both shown uncorrected: neither photo has a usable colour chart."
+    plain = next(name for name, ok in corrected.items() if not ok)
+    other = next(name for name, ok in corrected.items() if ok)
+    return (
+        f"The {other} is colour-corrected by its chart; the {plain} is shown uncorrected "
+        "(no usable colour chart), so their colours do not compare."
+    )
 
 
 def _followup_measurement(user, measurement_id):
@@ -202,7 +225,11 @@ def compare(request, measurement_id):
                 ("baseline", f"Baseline, {_day(baseline.photo)}", baseline.photo),
                 ("aligned", f"Follow-up, {_day(followup.photo)}, aligned", followup.photo),
             ],
-            "days": (followup.photo.taken_at - baseline.photo.taken_at).days,
+            "days": (
+                timezone.localdate(followup.photo.taken_at)
+                - timezone.localdate(baseline.photo.taken_at)
+            ).days,
+            "correction_note": _correction_note(baseline, followup),
         },
     )
 
@@ -213,7 +240,7 @@ def compare_image(request, measurement_id, which):
     if which not in ("baseline", "aligned"):
         raise Http404
     record_access(request, what=f"photo.compare.{which}", patient=followup.photo.patient)
-    return _private_jpeg(services.comparison_image(followup, which))
+    return private_jpeg(comparison_image(followup, which))
 
 
 def capture_guide(request):
