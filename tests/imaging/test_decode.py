@@ -182,7 +182,10 @@ def test_date_taken_without_offset_is_camera_wall_clock_time():
         "1999:12:31 23:59:59",
         "0000:00:00 00:00:00",
         "yesterday",
-        (datetime.now(UTC) + timedelta(days=30)).strftime("%Y:%m:%d %H:%M:%S"),
+        pytest.param(
+            (datetime.now(UTC) + timedelta(days=30)).strftime("%Y:%m:%d %H:%M:%S"),
+            id="thirty-days-ahead",  # a fixed id: both xdist workers must collect the same
+        ),
     ],
 )
 def test_implausible_date_taken_is_ignored(stamp):

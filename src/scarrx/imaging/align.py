@@ -130,7 +130,7 @@ def _feature_mask(
 def _feature_homography(
     gray_b: np.ndarray, gray_f: np.ndarray, mask_b: np.ndarray, mask_f: np.ndarray
 ) -> tuple[np.ndarray, int]:
-    orb = cv2.ORB_create(nfeatures=_ORB_FEATURES, fastThreshold=10)
+    orb = cv2.ORB.create(nfeatures=_ORB_FEATURES, fastThreshold=10)
     kp_b, des_b = orb.detectAndCompute(_equalised(gray_b), mask_b)
     kp_f, des_f = orb.detectAndCompute(_equalised(gray_f), mask_f)
     if des_b is None or des_f is None or len(kp_b) < MIN_INLIERS or len(kp_f) < MIN_INLIERS:
@@ -139,8 +139,8 @@ def _feature_homography(
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < _RATIO * p[1].distance]
     if len(good) < MIN_INLIERS:
         raise _unrelated(len(good))
-    src = np.float32([kp_b[m.queryIdx].pt for m in good])
-    dst = np.float32([kp_f[m.trainIdx].pt for m in good])
+    src = np.array([kp_b[m.queryIdx].pt for m in good], dtype=np.float32)
+    dst = np.array([kp_f[m.trainIdx].pt for m in good], dtype=np.float32)
     h, inlier_mask = cv2.findHomography(src, dst, cv2.RANSAC, 3.0, maxIters=3000)
     inliers = 0 if inlier_mask is None else int(inlier_mask.sum())
     if h is None or inliers < MIN_INLIERS or not _plausible(h):

@@ -176,11 +176,16 @@ def _calibration_dict(
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 3)
 
-    fitted = calibration is not None
+    if calibration is None:
+        method, heldout, uncorrected = None, None, None
+    else:
+        method = calibration.method
+        heldout = rounded(calibration.heldout_delta_e2000)
+        uncorrected = rounded(calibration.uncorrected_delta_e2000)
     return {
-        "method": calibration.method if fitted else None,
-        "heldout_delta_e2000": rounded(calibration.heldout_delta_e2000) if fitted else None,
-        "uncorrected_delta_e2000": rounded(calibration.uncorrected_delta_e2000) if fitted else None,
+        "method": method,
+        "heldout_delta_e2000": heldout,
+        "uncorrected_delta_e2000": uncorrected,
         "chart_corners": None if location is None else np.round(location.corners, 2).tolist(),
         "chart_source": None if location is None else location.source,
     }

@@ -118,8 +118,8 @@ def calibrate(
     uncorrected = float(np.mean(delta_e2000(linear_srgb_to_lab(camera), REFERENCE_LAB)))
     used = np.flatnonzero(~samples.unusable)
     if len(used) < MIN_PATCHES:
-        reason = f"only {len(used)} of 24 chart patches are usable (over-exposed or out of frame)"
-        return Calibration(None, None, None, None, uncorrected, len(used), False, reason)
+        too_few = f"only {len(used)} of 24 chart patches are usable (over-exposed or out of frame)"
+        return Calibration(None, None, None, None, uncorrected, len(used), False, too_few)
     heldout = leave_one_out_delta_e(camera, used, method)
     correction = fit_correction(camera[used], REFERENCE_LINEAR_SRGB[used], method, used)
     fitted = delta_e2000(linear_srgb_to_lab(correction.apply(camera[used])), REFERENCE_LAB[used])

@@ -210,7 +210,7 @@ def _flat_squares(rgb: np.ndarray) -> np.ndarray:
     area_max = rgb.shape[0] * rgb.shape[1] * 0.05
     area = stats[:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero((area >= area_min) & (area <= area_max))
-    squares = [_square(labels, stats[k], k) for k in keep if k != 0]
+    squares = [_square(labels, stats[k], int(k)) for k in keep if k != 0]
     return np.array([s for s in squares if s is not None]).reshape(-1, 4)
 
 
@@ -241,11 +241,13 @@ def _projective_centre(contour: np.ndarray, fallback: tuple[float, float]) -> tu
     if len(approx) != 4:
         return fallback
     at = [int(np.argmin(np.abs(points - v).sum(axis=1))) for v in approx.reshape(-1, 2)]
-    lines = [_side_line(points, at[i], at[(i + 1) % 4]) for i in range(4)]
-    if any(line is None for line in lines):
+    sides = [_side_line(points, at[i], at[(i + 1) % 4]) for i in range(4)]
+    lines = [line for line in sides if line is not None]
+    if len(lines) != 4:
         return fallback
-    corners = [_cross(lines[i - 1], lines[i]) for i in range(4)]
-    if any(c is None for c in corners):
+    crossings = [_cross(lines[i - 1], lines[i]) for i in range(4)]
+    corners = [c for c in crossings if c is not None]
+    if len(corners) != 4:
         return fallback
     centre = _cross((corners[0], corners[2] - corners[0]), (corners[1], corners[3] - corners[1]))
     return fallback if centre is None else (float(centre[0]), float(centre[1]))
@@ -400,7 +402,7 @@ def _offsets(mapped: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[tuple[i
     """Translations that put every observed lattice index inside the chart."""
     m_lo, m_hi = mapped.min(axis=0), mapped.max(axis=0)
     ranges = [range(int(hi[k] - m_hi[k]), int(lo[k] - m_lo[k]) + 1) for k in range(2)]
-    return list(product(*ranges))
+    return list(product(ranges[0], ranges[1]))
 
 
 def _assignment_residual(linear: np.ndarray) -> float:

@@ -367,7 +367,7 @@ def _expose(image: np.ndarray, camera: Camera) -> np.ndarray:
     """Sensor response, white balance, exposure, noise, tone curve, 8-bit sRGB."""
     rng = np.random.default_rng([camera.seed, 99])
     gains = np.asarray(camera.wb_gains) * camera.exposure
-    sensor = cv2.transform(image, (SRGB_TO_BT2020 * gains[:, None]).astype(np.float32))
+    sensor: np.ndarray = cv2.transform(image, (SRGB_TO_BT2020 * gains[:, None]).astype(np.float32))
     noise = rng.standard_normal(sensor.shape, dtype=np.float32)
     spread = cv2.sqrt(np.maximum(sensor, 0.0)) * np.float32(camera.noise) + np.float32(0.002)
     sensor += noise * spread
