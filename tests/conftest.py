@@ -127,6 +127,22 @@ BASELINE = {
 
 
 @pytest.fixture
+def photo_consent(patient, pharmacist):
+    """The patient's consent to photographs, granted today."""
+    from django.utils import timezone
+
+    from scarrx.patients.services import record_consent
+
+    return record_consent(
+        patient=patient,
+        actor=pharmacist,
+        kind="photographs",
+        granted=True,
+        given_on=timezone.localdate(),
+    )
+
+
+@pytest.fixture
 def baseline(patient, pharmacist):
     from scarrx.assessments.services import record_assessment
 

@@ -32,17 +32,6 @@ def followup_phantom() -> PhantomPhoto:
     return photograph(make_scene(spec), FOLLOW_UP_CAMERA)
 
 
-@pytest.fixture
-def photo_consent(patient, pharmacist):
-    return record_consent(
-        patient=patient,
-        actor=pharmacist,
-        kind="photographs",
-        granted=True,
-        given_on=timezone.localdate(),
-    )
-
-
 def click_points(page: Page, image: Locator, points, size: tuple[int, int]) -> None:
     """Click photo pixels on the image as displayed (scaled to its bounding box)."""
     box = image.bounding_box()

@@ -196,18 +196,6 @@ def jpeg_200_megapixels() -> bytes:
 
 
 @pytest.fixture
-def photo_consent(patient, pharmacist):
-    """The patient's consent to photographs, granted today."""
-    return record_consent(
-        patient=patient,
-        actor=pharmacist,
-        kind="photographs",
-        granted=True,
-        given_on=timezone.localdate(),
-    )
-
-
-@pytest.fixture
 def other_photo_consent(other_patient, pharmacist):
     return record_consent(
         patient=other_patient,

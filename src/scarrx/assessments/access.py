@@ -1,11 +1,8 @@
-import uuid
-
 from django.db.models import QuerySet
-from django.http import Http404
 
 from scarrx.accounts.roles import PATIENT, role_of
 from scarrx.assessments.models import ScarAssessment
-from scarrx.patients.access import patients_visible_to
+from scarrx.patients.access import patients_visible_to, visible_or_404
 
 
 def assessments_visible_to(user) -> QuerySet[ScarAssessment]:
@@ -18,11 +15,4 @@ def assessments_visible_to(user) -> QuerySet[ScarAssessment]:
 
 
 def get_assessment_for(user, public_id) -> ScarAssessment:
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise Http404 from None
-    found = assessments_visible_to(user).filter(public_id=key).first()
-    if found is None:
-        raise Http404
-    return found
+    return visible_or_404(assessments_visible_to(user), public_id)

@@ -8,7 +8,6 @@ from scarrx.assessments import scales
 from scarrx.assessments.models import Cause, Classification, Morphology, Site, Timepoint
 
 DATE = forms.DateInput(attrs={"type": "date"})
-ECCA_COUNTED = [k for k in scales.ECCA_ITEMS if k != "elastolysis"]
 
 
 def _choices(mapping: dict[int, str], blank: str = "—") -> list[tuple[str, str]]:
@@ -72,7 +71,7 @@ class AssessmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         for key, (label, base) in scales.GB_QUANT_TYPES.items():
             self.fields[f"gb_{key}"] = _count(f"{key} — {label} (×{base})")
-        for key in ECCA_COUNTED:
+        for key in scales.ECCA_COUNTED:
             label, weight = scales.ECCA_ITEMS[key]
             self.fields[f"ecca_{key}"] = _count(f"ECCA {label} (×{weight}): count")
             # Either the count (the grade is derived) or the grade itself, as the API allows.
@@ -98,7 +97,8 @@ class AssessmentForm(forms.Form):
     def ecca_rows(self):
         """(item label and weight, count field or None, grade field) per ECCA item."""
         rows = [
-            (scales.ECCA_ITEMS[k], self[f"ecca_{k}"], self[f"ecca_{k}_grade"]) for k in ECCA_COUNTED
+            (scales.ECCA_ITEMS[k], self[f"ecca_{k}"], self[f"ecca_{k}_grade"])
+            for k in scales.ECCA_COUNTED
         ]
         return rows + [(scales.ECCA_ITEMS["elastolysis"], None, self["ecca_elastolysis"])]
 
@@ -108,7 +108,7 @@ class AssessmentForm(forms.Form):
     def service_fields(self) -> dict:
         d = self.cleaned_data
         ecca = {}
-        for k in ECCA_COUNTED:
+        for k in scales.ECCA_COUNTED:
             given = {"count": d[f"ecca_{k}"], "grade": d[f"ecca_{k}_grade"]}
             given = {name: v for name, v in given.items() if v is not None}
             if given:  # both at once is refused by the service, naming the item

@@ -257,6 +257,8 @@ ECCA_ITEMS: dict[str, tuple[str, int]] = {
     "keloid_or_old_hypertrophic": ("keloids, or raised scars over 2 years old", 50),
 }
 
+# The items graded from a count; superficial elastolysis is graded directly (§2.3).
+ECCA_COUNTED: tuple[str, ...] = tuple(k for k in ECCA_ITEMS if k != "elastolysis")
 ECCA_GRADES: dict[int, str] = {0: "none", 1: "fewer than 5", 2: "5 to 20", 3: "more than 20"}
 
 

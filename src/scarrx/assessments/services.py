@@ -34,7 +34,6 @@ from scarrx.text import NUL_MESSAGE, fields_with_nul
 MAX_LESION_COUNT = 1000  # beyond this a count is a typing slip, not a finding
 MAX_SCAR_AREA_CM2 = Decimal("20000")  # about the whole skin of an adult
 VSS_FIELDS = ("pigmentation", "vascularity", "pliability", "height")
-ECCA_COUNTED = tuple(k for k in scales.ECCA_ITEMS if k != "elastolysis")
 
 
 class _Errors:

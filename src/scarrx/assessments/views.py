@@ -117,9 +117,6 @@ def assessment_detail(request, assessment_id):
             "history": history,
             "newer": getattr(assessment, "amended_by", None) if not assessment.is_current else None,
             "gb_breakdown": [(k, v) for k, v in breakdown.items() if v],
-            "gb_types": scales.GB_QUANT_TYPES,
-            "ecca_items": scales.ECCA_ITEMS,
-            "scar_s_categories": scales.SCAR_S_CATEGORIES,
         },
     )
 

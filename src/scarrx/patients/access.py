@@ -8,6 +8,7 @@ An object you may not see is a 404, never a 403 that would confirm it exists.
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -15,6 +16,8 @@ from django.http import Http404
 
 from scarrx.accounts.roles import PATIENT, PHARMACIST, PRESCRIBER, TECHNICIAN, role_of
 from scarrx.patients.models import Patient
+
+M = TypeVar("M")
 
 
 def patients_visible_to(user) -> QuerySet[Patient]:
@@ -28,15 +31,21 @@ def patients_visible_to(user) -> QuerySet[Patient]:
     return Patient.objects.none()
 
 
-def get_patient_for(user, public_id) -> Patient:
+def visible_or_404(visible: QuerySet[M], public_id) -> M:
+    """The object with this public id among those visible, or a 404 for anything else
+    (a malformed id included): never a hint that a hidden object exists."""
     try:
         key = uuid.UUID(str(public_id))
     except ValueError:
-        raise Http404("No such patient") from None
-    patient = patients_visible_to(user).filter(public_id=key).first()
-    if patient is None:
-        raise Http404("No such patient")
-    return patient
+        raise Http404 from None
+    found = visible.filter(public_id=key).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def get_patient_for(user, public_id) -> Patient:
+    return visible_or_404(patients_visible_to(user), public_id)
 
 
 def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:

@@ -1,10 +1,7 @@
-import uuid
-
 from django.db.models import QuerySet
-from django.http import Http404
 
 from scarrx.accounts.roles import PATIENT, role_of
-from scarrx.patients.access import patients_visible_to
+from scarrx.patients.access import patients_visible_to, visible_or_404
 from scarrx.photos.models import Measurement, Photo
 
 
@@ -17,14 +14,7 @@ def photos_visible_to(user) -> QuerySet[Photo]:
 
 
 def get_photo_for(user, public_id) -> Photo:
-    try:
-        key = uuid.UUID(str(public_id))
-    except ValueError:
-        raise Http404 from None
-    photo = photos_visible_to(user).filter(public_id=key).first()
-    if photo is None:
-        raise Http404
-    return photo
+    return visible_or_404(photos_visible_to(user), public_id)
 
 
 def measurements_visible_to(user) -> QuerySet[Measurement]:

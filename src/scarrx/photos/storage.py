@@ -53,10 +53,6 @@ def read_private(name: str) -> bytes:
         return handle.read()
 
 
-def open_private(name: str):
-    return default_storage.open(name, "rb")
-
-
 def private_jpeg(data: bytes) -> HttpResponse:
     """A photo's bytes for a permission-checked view: never cached, never sniffed."""
     response = HttpResponse(data, content_type="image/jpeg")
