@@ -6,33 +6,72 @@ Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "messag
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import APIKeyCookie, HttpBearer
 
+from scarrx.access import PORTAL, STAFF, guard_api_user, public
 from scarrx.accounts.services import user_for_token
 
 
-class BearerToken(HttpBearer):
+class Bearer(HttpBearer):
+    """`Authorization: Bearer <token>`, admitted if the router's audience admits its user."""
+
+    def __init__(self, audience: str) -> None:
+        self.audience = audience
+        super().__init__()
+
     def authenticate(self, request, token):
         user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        return None if user is None else guard_api_user(request, user, self.audience)
 
 
-api = NinjaAPI(
+class Session(APIKeyCookie):
+    """The console's session, with Django's CSRF check on unsafe methods. A request with
+    no signed-in session is simply unauthenticated (401), never a CSRF failure."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self, audience: str) -> None:
+        self.audience = audience
+        super().__init__(csrf=True)
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+    def authenticate(self, request, key):
+        return guard_api_user(request, request.user, self.audience)
+
+
+def auth_for(audience: str) -> list:
+    return [Bearer(audience), Session(audience)]
+
+
+class Api(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        # Short, stable ids ("get_photo"): also the name its reads are recorded under.
+        return operation.view_func.__name__
+
+
+api = Api(
     title="scarrx API",
     version="1",
-    description="Patients, intake and scar assessments of a compounding pharmacy's scar "
-    "programme. Authenticate with a bearer token (`scarrx token create USERNAME`) or the "
-    "console session.",
-    auth=[BearerToken(), django_auth],
+    description="Patients, intake, scar assessments and progress photos of a compounding "
+    "pharmacy's scar programme. Authenticate with a bearer token (`scarrx token create "
+    "USERNAME`) or the console session. Staff operations by default; a patient's own "
+    "records under /portal/.",
+    auth=auth_for(STAFF),  # deny by default: every router is staff-only unless it says so
     urls_namespace="api",
     docs_url="/docs",
+    docs_decorator=public,
 )
 
 
@@ -89,18 +128,43 @@ def on_unauthenticated(request, exc):
     return api.create_response(request, body, status=401)
 
 
+@api.get("/health", auth=None, summary="Is the service up (no patient data)")
+@public
+def health(request):
+    return {"status": "ok"}
+
+
 def _mount() -> None:
     from scarrx.accounts.api import router as staff
     from scarrx.assessments.api import router as assessments
     from scarrx.audit.api import router as audit
     from scarrx.patients.api import router as patients
     from scarrx.photos.api import router as photos
+    from scarrx.portal.api import router as portal
 
     api.add_router("/patients", patients)
     api.add_router("/", assessments)
     api.add_router("/", photos)
     api.add_router("/audit", audit)
     api.add_router("/", staff)
+    api.add_router("/portal", portal, auth=auth_for(PORTAL))
 
 
 _mount()
+
+
+def operations():
+    """Every API operation: (HTTP methods, path, ninja Operation)."""
+    for bound in api._get_bound_routers():
+        for path, path_view in bound.path_operations.items():
+            for operation in path_view.operations:
+                yield (
+                    operation.methods,
+                    bound.prefix.rstrip("/") + "/" + path.lstrip("/"),
+                    operation,
+                )
+
+
+@cache
+def operation_summaries() -> dict[str, str]:
+    return {op.view_func.__name__: op.summary or op.view_func.__name__ for _, _, op in operations()}

@@ -19,3 +19,8 @@ def add_service_errors(form, exc: ValidationError, field_map=None) -> None:
                 form.add_error(None, message)
             else:
                 form.add_error(None, f"{name.replace('_', ' ')}: {message}")
+
+
+def form_status(*forms) -> int:
+    """422 for a posted form that was refused, 200 otherwise."""
+    return 422 if any(f.is_bound and f.errors for f in forms) else 200

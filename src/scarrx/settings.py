@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "scarrx.patients",
     "scarrx.assessments",
     "scarrx.photos",
+    "scarrx.portal",
     "scarrx.demo",
 ]
 

@@ -71,12 +71,12 @@ def test_linking_a_portal_login_is_recorded_and_limited_to_patient_logins(
     pharmacist, patient, other_patient, technician
 ):
     login = make_user("cleo", "patient")
-    link_portal_account(other_patient, user=login, actor=pharmacist)
+    link_portal_account(other_patient, username=login, actor=pharmacist)
 
     other_patient.refresh_from_db()
     assert other_patient.user == login
     assert other_patient.change_records.filter(action="patient.portal_linked").exists()
     with pytest.raises(ValidationError, match="patient role"):
-        link_portal_account(patient, user=technician, actor=pharmacist)
+        link_portal_account(patient, username=technician, actor=pharmacist)
     with pytest.raises(ValidationError, match="already linked"):
-        link_portal_account(patient, user=login, actor=pharmacist)
+        link_portal_account(patient, username=login, actor=pharmacist)

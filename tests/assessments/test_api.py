@@ -119,7 +119,7 @@ def test_list_shows_current_versions_newest_first(as_pharmacist, pharmacist, bas
         as_pharmacist, create_url(patient), follow_up_body(assessed_on="2026-02-07")
     ).json()
 
-    listed = as_pharmacist.get(create_url(patient)).json()
+    listed = as_pharmacist.get(create_url(patient)).json()["items"]
 
     assert [a["id"] for a in listed] == [follow["id"], str(baseline.public_id)]
     assert listed[1]["scores"]["gb_quantitative"] == 5
@@ -128,8 +128,9 @@ def test_list_shows_current_versions_newest_first(as_pharmacist, pharmacist, bas
 def test_list_can_include_superseded_versions(as_pharmacist, baseline, patient):
     amended = post(as_pharmacist, amend_url(baseline), baseline_body(reason="recount")).json()
 
-    current = as_pharmacist.get(create_url(patient)).json()
-    everything = as_pharmacist.get(create_url(patient), {"include_superseded": "true"}).json()
+    current = as_pharmacist.get(create_url(patient)).json()["items"]
+    everything = as_pharmacist.get(create_url(patient), {"include_superseded": "true"})
+    everything = everything.json()["items"]
 
     assert [a["id"] for a in current] == [amended["id"]]
     assert {a["id"] for a in everything} == {amended["id"], str(baseline.public_id)}
@@ -166,7 +167,7 @@ def test_assessment_list_queries_do_not_grow_with_the_number_of_assessments(
         )
 
     with django_assert_max_num_queries(10):
-        listed = as_pharmacist.get(create_url(patient)).json()
+        listed = as_pharmacist.get(create_url(patient)).json()["items"]
 
     assert len(listed) == 9
 

@@ -110,12 +110,14 @@ def test_patient_page_shows_the_assessment_scores_and_the_timeline(as_pharmacist
     response = as_pharmacist.get(f"/patients/{patient.public_id}/")
 
     assert [a.gb_quantitative for a in response.context["assessments"]] == [5]
-    assert [c.action for c in response.context["timeline"]] == [
-        "assessment.signed",
-        "patient.registered",
-    ]
-    assessed_on = response.context["assessments"][0].assessed_on
-    assert f"Baseline assessment of {assessed_on:%-d %b %Y} signed" in response.content.decode()
+    timeline = response.context["timeline"]
+    assert sorted(e.kind for e in timeline) == ["assessment", "registration"]
+    assert [e.on for e in timeline] == sorted((e.on for e in timeline), reverse=True)
+    [event] = [e for e in timeline if e.kind == "assessment"]
+    assert event.on == response.context["assessments"][0].assessed_on
+    assert event.summary.startswith("Baseline assessment: Goodman & Baron 3 (moderate)")
+    assert "quantitative 5" in event.summary
+    assert event.summary in response.content.decode().replace("&amp;", "&")
 
 
 def test_prescriber_records_an_assessment_for_their_patient(prescriber, patient):

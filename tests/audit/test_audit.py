@@ -20,21 +20,21 @@ from scarrx.patients.services import record_consent, update_patient
 from tests.conftest import BASELINE, client_for
 
 READS = [
-    ("/patients/", "patient.list", "web", True),
-    ("/patients/?q=ada", "patient.list", "web", True),
-    ("/patients/{patient}/", "patient.detail", "web", True),
-    ("/patients/{patient}/edit/", "patient.edit", "web", True),
-    ("/patients/{patient}/assessments/new/", "assessment.new", "web", True),
-    ("/assessments/{assessment}/", "assessment.detail", "web", True),
-    ("/assessments/{assessment}/amend/", "assessment.amend", "web", True),
-    ("/audit/patients/{patient}/", "audit.patient_history", "web", True),
-    ("/api/v1/patients", "api.patient.list", "api", True),
-    ("/api/v1/patients?q=ada", "api.patient.list", "api", True),
-    ("/api/v1/patients/{patient}", "api.patient.detail", "api", True),
-    ("/api/v1/patients/{patient}/assessments", "api.assessment.list", "api", True),
-    ("/api/v1/assessments/{assessment}", "api.assessment.detail", "api", True),
-    ("/api/v1/audit/patients/{patient}/access", "api.audit.access", "api", True),
-    ("/api/v1/audit/patients/{patient}/changes", "api.audit.changes", "api", True),
+    ("/patients/", "patient-list", "web", True),
+    ("/patients/?q=ada", "patient-list", "web", True),
+    ("/patients/{patient}/", "patient-detail", "web", True),
+    ("/patients/{patient}/edit/", "patient-edit", "web", True),
+    ("/patients/{patient}/assessments/new/", "assessment-new", "web", True),
+    ("/assessments/{assessment}/", "assessment-detail", "web", True),
+    ("/assessments/{assessment}/amend/", "assessment-amend", "web", True),
+    ("/audit/patients/{patient}/", "patient-history", "web", True),
+    ("/api/v1/patients", "api:list_patients", "api", True),
+    ("/api/v1/patients?q=ada", "api:list_patients", "api", True),
+    ("/api/v1/patients/{patient}", "api:get_patient", "api", True),
+    ("/api/v1/patients/{patient}/assessments", "api:list_assessments", "api", True),
+    ("/api/v1/assessments/{assessment}", "api:get_assessment", "api", True),
+    ("/api/v1/audit/patients/{patient}/access", "api:patient_access", "api", True),
+    ("/api/v1/audit/patients/{patient}/changes", "api:patient_changes", "api", True),
 ]
 
 
@@ -92,7 +92,7 @@ def test_an_empty_search_still_records_that_it_was_made(pharmacist, patient):
     client_for(pharmacist).get("/patients/?q=nobody")
 
     [record] = new_accesses(before)
-    assert record.patient is None and record.what == "patient.list"
+    assert record.patient is None and record.what == "patient-list"
 
 
 def test_registering_a_patient_through_the_api_records_the_access(as_pharmacist, pharmacist):
@@ -112,7 +112,7 @@ def test_registering_a_patient_through_the_api_records_the_access(as_pharmacist,
 
     assert response.status_code == 201
     [record] = new_accesses(before)
-    assert (record.user, record.what, record.via) == (pharmacist, "api.patient.detail", "api")
+    assert (record.user, record.what, record.via) == (pharmacist, "api:register_patient", "api")
     assert record.patient == Patient.objects.get(family_name="Intake")
 
 
@@ -135,6 +135,7 @@ def test_recording_and_amending_through_the_api_record_the_access(
     assert (created.status_code, amended.status_code) == (201, 201)
     records = new_accesses(before)
     assert [(r.user, r.patient, r.via) for r in records] == [(pharmacist, patient, "api")] * 2
+    assert [r.what for r in records] == ["api:record_assessment", "api:amend_assessment"]
 
 
 def test_a_bearer_token_read_is_recorded_against_the_tokens_user(pharmacist, patient):
@@ -150,10 +151,11 @@ def test_a_bearer_token_read_is_recorded_against_the_tokens_user(pharmacist, pat
 def test_a_patient_reading_their_own_record_is_recorded(patient):
     before = last_access_pk()
 
-    client_for(patient.user).get(f"/api/v1/patients/{patient.public_id}")
+    response = client_for(patient.user).get("/api/v1/portal/me")
 
+    assert response.status_code == 200
     [record] = new_accesses(before)
-    assert (record.user, record.patient) == (patient.user, patient)
+    assert (record.user, record.patient, record.what) == (patient.user, patient, "api:my_record")
 
 
 def test_a_refused_read_shows_nothing_and_records_no_patient_access(outsider, patient):
@@ -330,18 +332,26 @@ def test_pharmacist_reads_the_history_page(
     response = as_pharmacist.get(f"/audit/patients/{patient.public_id}/")
 
     assert response.status_code == 200
-    changes = [(c.action, c.actor) for c in response.context["changes"]]
+    changes = [(e["r"].action, e["who"]) for e in response.context["entries"]]
     assert changes == [
         ("patient.updated", technician),
         ("assessment.signed", pharmacist),
         ("patient.registered", pharmacist),
     ]
-    accesses = [(a.what, a.user) for a in response.context["accesses"]]
-    assert accesses == [("audit.patient_history", pharmacist), ("patient.detail", technician)]
     page = response.content.decode()
-    assert "moved" in page
-    assert "198.51.100.4" in page
-    assert "Tess Tech" in page
+    assert "Patient record updated" in page
+    assert "Address: — → 1 New Street" in page
+    assert "Reason: moved" in page
+
+    reads = as_pharmacist.get(f"/audit/patients/{patient.public_id}/?show=reads")
+
+    accesses = [(e["r"].what, e["who"]) for e in reads.context["entries"]]
+    assert accesses[-1] == ("patient-detail", technician)
+    assert accesses[0][0] == "patient-history"
+    text = reads.content.decode()
+    assert "Patient page" in text
+    assert "198.51.100.4" in text
+    assert "Tess Tech" in text
 
 
 def test_pharmacist_reads_the_history_through_the_api(as_pharmacist, technician, baseline, patient):
@@ -359,9 +369,9 @@ def test_pharmacist_reads_the_history_through_the_api(as_pharmacist, technician,
     assert changes["items"][0]["data"]["gb_quantitative"] == 5
     # The changes read itself came first, then this one: newest first.
     assert [(a["what"], a["user"], a["ip"], a["via"]) for a in access["items"][:3]] == [
-        ("api.audit.access", "phil", "127.0.0.1", "api"),
-        ("api.audit.changes", "phil", "127.0.0.1", "api"),
-        ("api.patient.detail", "tess", "198.51.100.4", "api"),
+        ("api:patient_access", "phil", "127.0.0.1", "api"),
+        ("api:patient_changes", "phil", "127.0.0.1", "api"),
+        ("api:get_patient", "tess", "198.51.100.4", "api"),
     ]
 
 

@@ -87,7 +87,7 @@ def test_technician_uploads_pharmacist_measures_and_compares_with_the_follow_up(
     page.context.clear_cookies()
     sign_in(pharmacist)
     page.goto(f"/patients/{patient.public_id}/")
-    page.locator(f"a[href='/photos/{photo.public_id}/']").click()
+    page.locator(f".photo-grid a[href='/photos/{photo.public_id}/']").click()
     expect(page).to_have_url(re.compile(rf"/photos/{photo.public_id}/$"))
     image = page.locator(".drawable img")
     wait_until_loaded(image)

@@ -204,13 +204,14 @@ PAGE_STATUS = {
     "patient_user": [404, 404, 404, 404, 404, 404, 404],
 }
 
-# Expected status per endpoint (in ENDPOINTS order). 403 where the caller may see the
-# patient but may not do this to it.
+# Expected status per endpoint (in ENDPOINTS order). Every one names an object, so a
+# caller whose role may not do it gets 404, like any other intruder. A patient reads their
+# own records through the portal router, never the staff API.
 API_STATUS = {
     "pharmacist": [200, 200, 201, 200, 201, 200, 200],
-    "technician": [200, 200, 403, 200, 403, 403, 403],
-    "prescriber": [200, 200, 201, 200, 201, 403, 403],
-    "patient_user": [200, 200, 403, 200, 403, 403, 403],
+    "technician": [200, 200, 404, 200, 404, 404, 404],
+    "prescriber": [200, 200, 201, 200, 201, 404, 404],
+    "patient_user": [404, 404, 404, 404, 404, 404, 404],
 }
 
 
@@ -247,19 +248,24 @@ def test_technician_cannot_record_an_assessment_through_the_api(technician, base
         client_for(technician), "post", f"/api/v1/patients/{patient.public_id}/assessments"
     )
 
-    assert response.status_code == 403
-    assert response.json()["errors"][0]["field"] is None
+    assert response.status_code == 404
     assert row_counts() == before
 
 
 def test_patient_portal_user_reads_own_record_in_the_api(patient_user, baseline, patient):
     client = client_for(patient_user)
 
-    record = client.get(f"/api/v1/patients/{patient.public_id}").json()
-    assessments = client.get(f"/api/v1/patients/{patient.public_id}/assessments").json()
+    record = client.get("/api/v1/portal/me").json()
+    assessments = client.get("/api/v1/portal/assessments").json()
 
     assert record["record_number"] == patient.record_number
-    assert [a["id"] for a in assessments] == [str(baseline.public_id)]
+    assert [a["id"] for a in assessments["items"]] == [str(baseline.public_id)]
+
+
+def test_staff_cannot_use_the_portal_router(pharmacist, patient):
+    response = client_for(pharmacist).get("/api/v1/portal/me")
+
+    assert response.status_code == 403
 
 
 def test_prescriber_sees_own_patients_assessment_but_not_another_prescribers(
@@ -307,16 +313,16 @@ def test_outsider_list_is_empty_in_the_api_and_the_page_does_not_exist(
 ):
     client = client_for(outsider)
 
-    assert client.get("/api/v1/patients").json() == {"items": [], "count": 0}
+    assert client.get("/api/v1/patients").status_code == 403
     assert client.get("/patients/").status_code == 404
 
 
-def test_patient_portal_user_lists_only_themself_in_the_api(patient_user, other_patient):
-    body = client_for(patient_user).get("/api/v1/patients").json()
+def test_patient_portal_user_sees_only_themself_in_the_api(patient_user, other_patient):
+    client = client_for(patient_user)
 
-    assert [p["record_number"] for p in body["items"]] == [
-        patient_user.patient_record.record_number
-    ]
+    assert client.get("/api/v1/patients").status_code == 403
+    me = client.get("/api/v1/portal/me").json()
+    assert me["record_number"] == patient_user.patient_record.record_number
 
 
 def test_pharmacist_list_page_shows_every_patient(as_pharmacist, patient, other_patient):

@@ -172,7 +172,7 @@ def test_api_list_queries_do_not_grow_with_the_number_of_patients(
         register_patient(actor=pharmacist, **patient_fields(given_name=f"Pat{i}"))
     client = client_for(pharmacist)
 
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         body = client.get(URL).json()
 
     assert body["count"] == 30

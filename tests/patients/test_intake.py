@@ -377,4 +377,4 @@ def test_bad_consent_is_not_recorded_and_the_page_says_why(as_pharmacist, patien
 
 
 def test_consent_url_only_takes_a_post(as_pharmacist, patient):
-    assert as_pharmacist.get(f"/patients/{patient.public_id}/consents/").status_code == 404
+    assert as_pharmacist.get(f"/patients/{patient.public_id}/consents/").status_code == 405

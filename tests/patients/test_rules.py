@@ -44,5 +44,5 @@ def test_a_nul_in_an_amendment_reason_is_refused(pharmacist, patient):
 
 def test_api_clients_can_find_a_prescriber_to_name_at_intake(pharmacist, prescriber, outsider):
     listed = client_for(pharmacist).get("/api/v1/prescribers").json()
-    assert [p["id"] for p in listed] == [str(prescriber.public_id)]
+    assert [p["id"] for p in listed["items"]] == [str(prescriber.public_id)]
     assert client_for(outsider).get("/api/v1/prescribers").status_code == 403

@@ -17,8 +17,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from scarrx.access import visible_to
 from scarrx.audit.models import AccessRecord, ChangeRecord
-from scarrx.photos.access import measurements_visible_to, photos_visible_to
 from scarrx.photos.models import Measurement, Photo
 from scarrx.photos.storage import read_private
 from tests.conftest import client_for
@@ -52,15 +52,15 @@ ENDPOINTS = [
 
 # GET views that show a photo, and the AccessRecord each must write.
 SHOWN = [
-    ("/photos/{photo}/", "photo.detail"),
-    ("/photos/{photo}/image.jpg", "photo.file"),
-    ("/photos/{photo}/thumb.jpg", "photo.thumbnail"),
-    ("/measurements/{measurement}/compare/", "photo.compare"),
-    ("/measurements/{measurement}/baseline.jpg", "photo.compare.baseline"),
-    ("/measurements/{measurement}/aligned.jpg", "photo.compare.aligned"),
-    ("/api/v1/photos/{photo}", "api.photo.detail"),
-    ("/api/v1/photos/{photo}/image", "api.photo.file"),
-    ("/api/v1/patients/{patient}/photos", "api.photo.list"),
+    ("/photos/{photo}/", "photo-detail"),
+    ("/photos/{photo}/image.jpg", "photo-file"),
+    ("/photos/{photo}/thumb.jpg", "photo-thumb"),
+    ("/measurements/{measurement}/compare/", "photo-compare"),
+    ("/measurements/{measurement}/baseline.jpg", "photo-compare-image"),
+    ("/measurements/{measurement}/aligned.jpg", "photo-compare-image"),
+    ("/api/v1/photos/{photo}", "api:get_photo"),
+    ("/api/v1/photos/{photo}/image", "api:photo_image"),
+    ("/api/v1/patients/{patient}/photos", "api:list_photos"),
 ]
 
 INTRUDERS = ["outsider", "other_prescriber", "other_patient_user"]
@@ -164,18 +164,16 @@ def test_patient_may_get_their_own_photo_through_the_api_but_not_another(
     theirs = upload(other_patient, pharmacist, unrelated_phantom.jpeg)
     client = client_for(patient_user)
 
-    record = client.get(f"/api/v1/photos/{baseline_photo.public_id}")
-    assert record.status_code == 200
-    assert record.json()["id"] == str(baseline_photo.public_id)
-    image = client.get(f"/api/v1/photos/{baseline_photo.public_id}/image")
+    image = client.get(f"/api/v1/portal/photos/{baseline_photo.public_id}/image")
     assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
     assert image.content == read_private(baseline_photo.file)
-    listed = client.get(f"/api/v1/patients/{baseline_photo.patient.public_id}/photos")
+    listed = client.get("/api/v1/portal/photos")
     assert [p["id"] for p in listed.json()["items"]] == [str(baseline_photo.public_id)]
 
-    assert client.get(f"/api/v1/photos/{theirs.public_id}").status_code == 404
+    assert client.get(f"/api/v1/portal/photos/{theirs.public_id}/image").status_code == 404
+    # The staff API is not theirs, even for their own photo.
+    assert client.get(f"/api/v1/photos/{baseline_photo.public_id}").status_code == 404
     assert client.get(f"/api/v1/photos/{theirs.public_id}/image").status_code == 404
-    assert client.get(f"/api/v1/patients/{other_patient.public_id}/photos").status_code == 404
     # The console is for staff: a patient's own photo page is not theirs to open.
     assert client.get(f"/photos/{baseline_photo.public_id}/").status_code == 404
     assert client.get(f"/photos/{baseline_photo.public_id}/image.jpg").status_code == 404
@@ -248,14 +246,11 @@ def test_staff_without_the_view_permission_see_no_photos(
     prescriber_without_photo_permission, urls, baseline_photo
 ):
     user = prescriber_without_photo_permission
-    assert not photos_visible_to(user).exists()
-    assert not measurements_visible_to(user).exists()
+    assert not visible_to(user, Photo).exists()
+    assert not visible_to(user, Measurement).exists()
     client = client_for(user)
     for template, _ in SHOWN:
         response = client.get(urls(template))
-        if template.endswith("/photos"):  # their patient's list: visible, but empty
-            assert response.json()["items"] == []
-            continue
         assert response.status_code == 404, template
         assert not response.content.startswith(JPEG_MAGIC)
 
@@ -264,4 +259,4 @@ def test_a_patient_sees_their_own_photos_and_no_one_elses(
     patient_user, baseline_photo, other_patient, pharmacist, other_photo_consent, unrelated_phantom
 ):
     upload(other_patient, pharmacist, unrelated_phantom.jpeg)
-    assert list(photos_visible_to(patient_user)) == [baseline_photo]
+    assert list(visible_to(patient_user, Photo)) == [baseline_photo]

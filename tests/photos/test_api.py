@@ -177,7 +177,7 @@ def test_bad_regions_are_refused_naming_them(
 def test_technician_may_upload_but_not_measure(technician, baseline_photo, baseline_phantom):
     url = f"/api/v1/photos/{baseline_photo.public_id}/measurements"
     response = post_json(client_for(technician), url, regions_of(baseline_phantom))
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert not Measurement.objects.exists()
 
 
@@ -186,8 +186,8 @@ def test_patient_may_not_measure_or_align_their_own_photos(
 ):
     client = client_for(patient_user)
     url = f"/api/v1/photos/{followup_photo.public_id}"
-    assert post_json(client, url + "/measurements", regions_of(baseline_phantom)).status_code == 403
-    assert post_json(client, url + "/align").status_code == 403
+    assert post_json(client, url + "/measurements", regions_of(baseline_phantom)).status_code == 404
+    assert post_json(client, url + "/align").status_code == 404
     assert list(Measurement.objects.all()) == [baseline_measurement]
 
 

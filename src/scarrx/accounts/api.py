@@ -2,11 +2,13 @@
 
 import uuid
 
-from django.core.exceptions import PermissionDenied
 from ninja import Field, Router, Schema
+from ninja.pagination import paginate
 
+from scarrx.access import staff
 from scarrx.accounts.models import User
-from scarrx.accounts.roles import PRESCRIBER, is_staff_role
+from scarrx.accounts.roles import PRESCRIBER
+from scarrx.pagination import Pages
 
 router = Router(tags=["staff"])
 
@@ -22,7 +24,7 @@ class PrescriberOut(Schema):
 
 
 @router.get("/prescribers", response=list[PrescriberOut], summary="Prescribers (for intake)")
+@paginate(Pages)
+@staff()
 def list_prescribers(request):
-    if not is_staff_role(request.user):
-        raise PermissionDenied("Only pharmacy staff may list prescribers.")
     return User.objects.filter(groups__name=PRESCRIBER, is_active=True).order_by("last_name")

@@ -6,6 +6,8 @@ Deny by default: a permission not listed for a role is not granted. Row-level ac
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 PHARMACIST = "pharmacist"
 TECHNICIAN = "technician"
 PRESCRIBER = "prescriber"
@@ -13,39 +15,45 @@ PATIENT = "patient"
 ROLES = (PHARMACIST, TECHNICIAN, PRESCRIBER, PATIENT)
 STAFF_ROLES = (PHARMACIST, TECHNICIAN, PRESCRIBER)
 
-ROLE_PERMISSIONS: dict[str, set[str]] = {
-    PHARMACIST: {
-        "patients.view_patient",
-        "patients.add_patient",
-        "patients.change_patient",
-        "patients.add_consent",
-        "assessments.view_scarassessment",
-        "assessments.add_scarassessment",
-        "assessments.amend_scarassessment",
-        "audit.view_accessrecord",
-        "audit.view_changerecord",
-        "photos.view_photo",
-        "photos.add_photo",
-        "photos.change_photo",
-        "photos.add_measurement",
-    },
+
+class Perm(StrEnum):
+    """Every staff permission, named once. Views, the API and services name these members,
+    never a string, so a typo fails at import rather than silently denying (or allowing)."""
+
+    VIEW_PATIENT = "patients.view_patient"
+    ADD_PATIENT = "patients.add_patient"
+    CHANGE_PATIENT = "patients.change_patient"
+    ADD_CONSENT = "patients.add_consent"
+    VIEW_ASSESSMENT = "assessments.view_scarassessment"
+    ADD_ASSESSMENT = "assessments.add_scarassessment"
+    AMEND_ASSESSMENT = "assessments.amend_scarassessment"
+    VIEW_ACCESS_RECORD = "audit.view_accessrecord"
+    VIEW_CHANGE_RECORD = "audit.view_changerecord"
+    VIEW_PHOTO = "photos.view_photo"
+    ADD_PHOTO = "photos.add_photo"
+    CHANGE_PHOTO = "photos.change_photo"
+    ADD_MEASUREMENT = "photos.add_measurement"
+
+
+ROLE_PERMISSIONS: dict[str, set[Perm]] = {
+    PHARMACIST: set(Perm),
     TECHNICIAN: {
-        "patients.view_patient",
-        "patients.add_patient",
-        "patients.change_patient",
-        "patients.add_consent",
-        "assessments.view_scarassessment",
-        "photos.view_photo",
-        "photos.add_photo",
-        "photos.change_photo",
+        Perm.VIEW_PATIENT,
+        Perm.ADD_PATIENT,
+        Perm.CHANGE_PATIENT,
+        Perm.ADD_CONSENT,
+        Perm.VIEW_ASSESSMENT,
+        Perm.VIEW_PHOTO,
+        Perm.ADD_PHOTO,
+        Perm.CHANGE_PHOTO,
     },
     PRESCRIBER: {
-        "patients.view_patient",
-        "assessments.view_scarassessment",
-        "assessments.add_scarassessment",
-        "assessments.amend_scarassessment",
-        "photos.view_photo",
-        "photos.add_measurement",
+        Perm.VIEW_PATIENT,
+        Perm.VIEW_ASSESSMENT,
+        Perm.ADD_ASSESSMENT,
+        Perm.AMEND_ASSESSMENT,
+        Perm.VIEW_PHOTO,
+        Perm.ADD_MEASUREMENT,
     },
     PATIENT: set(),
 }

@@ -1,8 +1,8 @@
 from django import forms
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from scarrx.access import signed_in
 from scarrx.accounts import services
 from scarrx.accounts.roles import PATIENT, role_of
 from scarrx.audit.services import client_ip
@@ -38,7 +38,7 @@ class LoginView(auth_views.LoginView):
         return super().form_valid(form)
 
 
-@login_required
+@signed_in
 def home(request):
     role = role_of(request.user)
     if role == PATIENT:

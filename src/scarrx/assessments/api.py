@@ -7,13 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 from pydantic import StrictInt
 
+from scarrx.access import fetch, staff, visible_to
+from scarrx.accounts.roles import Perm
 from scarrx.assessments import services
-from scarrx.assessments.access import assessments_visible_to, get_assessment_for
 from scarrx.assessments.models import ScarAssessment
-from scarrx.audit.services import record_access
-from scarrx.patients.access import get_patient_for
+from scarrx.pagination import Pages
+from scarrx.patients.models import Patient
 
 router = Router(tags=["assessments"])
 
@@ -30,7 +32,7 @@ class SiteIn(Schema):
     vss_vascularity: StrictInt | None = None
     vss_pliability: StrictInt | None = None
     vss_height: StrictInt | None = None
-    notes: str = Field("", max_length=300)
+    notes: str = ""
 
 
 class SiteOut(SiteIn):
@@ -145,12 +147,12 @@ class AssessmentOut(Schema):
     response={201: AssessmentOut},
     summary="Record and sign a scar assessment",
 )
+@staff(Perm.ADD_ASSESSMENT)
 def record_assessment(request, patient_id: uuid.UUID, payload: AssessmentIn):
-    patient = get_patient_for(request.user, patient_id)
+    patient = fetch(request, Patient, patient_id)
     assessment = services.record_assessment(
         patient=patient, actor=request.user, **payload.service_fields()
     )
-    record_access(request, what="api.assessment.detail", patient=patient, via="api")
     return Status(201, assessment)
 
 
@@ -159,20 +161,20 @@ def record_assessment(request, patient_id: uuid.UUID, payload: AssessmentIn):
     response=list[AssessmentOut],
     summary="A patient's assessments (current versions, newest first)",
 )
+@paginate(Pages)
+@staff(Perm.VIEW_ASSESSMENT)
 def list_assessments(request, patient_id: uuid.UUID, include_superseded: bool = False):
-    patient = get_patient_for(request.user, patient_id)
-    found = assessments_visible_to(request.user).filter(patient=patient)
+    patient = fetch(request, Patient, patient_id)
+    found = visible_to(request.user, ScarAssessment).filter(patient=patient)
     if not include_superseded:
         found = found.filter(is_current=True)
-    record_access(request, what="api.assessment.list", patient=patient, via="api")
-    return found.prefetch_related("sites")
+    return found.select_related("patient", "assessor", "amends").prefetch_related("sites")
 
 
 @router.get("/assessments/{assessment_id}", response=AssessmentOut, summary="Retrieve one")
+@staff(Perm.VIEW_ASSESSMENT)
 def get_assessment(request, assessment_id: uuid.UUID):
-    assessment = get_assessment_for(request.user, assessment_id)
-    record_access(request, what="api.assessment.detail", patient=assessment.patient, via="api")
-    return assessment
+    return fetch(request, ScarAssessment, assessment_id)
 
 
 @router.post(
@@ -180,10 +182,10 @@ def get_assessment(request, assessment_id: uuid.UUID):
     response={201: AssessmentOut},
     summary="Amend a signed assessment (the original is kept, marked superseded)",
 )
+@staff(Perm.AMEND_ASSESSMENT)
 def amend_assessment(request, assessment_id: uuid.UUID, payload: AmendmentIn):
-    original = get_assessment_for(request.user, assessment_id)
+    original = fetch(request, ScarAssessment, assessment_id)
     fields = payload.service_fields()
     reason = fields.pop("reason")
     amended = services.amend_assessment(original, actor=request.user, reason=reason, **fields)
-    record_access(request, what="api.assessment.detail", patient=amended.patient, via="api")
     return Status(201, amended)

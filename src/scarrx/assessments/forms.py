@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from scarrx.assessments import scales
-from scarrx.assessments.models import Cause, Classification, Morphology, Site, Timepoint
+from scarrx.assessments.models import Cause, Classification, Morphology, Timepoint
+from scarrx.body import Site
 
 DATE = forms.DateInput(attrs={"type": "date"})
 

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import models
 
 from scarrx.assessments import scales
-from scarrx.audit.models import NeverDeleted
+from scarrx.body import Site
 from scarrx.patients.models import Patient
+from scarrx.records import NeverDeleted
 
 
 class Timepoint(models.TextChoices):
@@ -23,20 +24,6 @@ class Timepoint(models.TextChoices):
     WEEK_8 = "week_8", "Week 8"
     WEEK_12 = "week_12", "Week 12"
     WEEK_26 = "week_26", "Week 26"
-    OTHER = "other", "Other"
-
-
-class Site(models.TextChoices):
-    FOREHEAD = "forehead", "Forehead"
-    TEMPLES = "temples", "Temples"
-    CHEEKS = "cheeks", "Cheeks"
-    NOSE = "nose", "Nose"
-    CHIN = "chin", "Chin"
-    JAWLINE = "jawline", "Jawline"
-    NECK = "neck", "Neck"
-    CHEST = "chest", "Chest"
-    UPPER_BACK = "upper_back", "Upper back"
-    BACK_OF_ARMS = "back_of_arms", "Back of arms"
     OTHER = "other", "Other"
 
 
@@ -66,6 +53,8 @@ class Classification(models.TextChoices):
 
 
 class ScarAssessment(NeverDeleted):
+    portal_visible = True  # scarrx.access: a patient sees their own assessments
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="assessments")
     assessed_on = models.DateField()
@@ -138,6 +127,10 @@ class ScarAssessment(NeverDeleted):
 
 
 class AssessmentSite(NeverDeleted):
+    patient_path = "assessment__patient"
+    view_permission = "assessments.view_scarassessment"
+    portal_visible = True
+
     assessment = models.ForeignKey(ScarAssessment, on_delete=models.PROTECT, related_name="sites")
     site = models.CharField(max_length=15, choices=Site.choices)
     cause = models.CharField(max_length=15, choices=Cause.choices)

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from scarrx.access import require
+from scarrx.accounts.roles import Perm
 from scarrx.assessments import scales
 from scarrx.assessments.models import (
     AssessmentSite,
@@ -23,11 +25,10 @@ from scarrx.assessments.models import (
     Classification,
     Morphology,
     ScarAssessment,
-    Site,
     Timepoint,
 )
 from scarrx.audit.services import record_change
-from scarrx.patients.access import require
+from scarrx.body import Site
 from scarrx.patients.models import Patient
 from scarrx.text import NUL_MESSAGE, fields_with_nul
 
@@ -325,7 +326,7 @@ def _summary_data(a: ScarAssessment) -> dict:
 @transaction.atomic
 def record_assessment(*, patient: Patient, actor, **fields) -> ScarAssessment:
     """Record and sign an assessment by `actor`."""
-    require(actor, "assessments.add_scarassessment", patient)
+    require(actor, Perm.ADD_ASSESSMENT, patient)
     _lock(patient)
     assessment = _save(patient, actor, fields, amends=None, reason="")
     record_change(
@@ -342,7 +343,7 @@ def record_assessment(*, patient: Patient, actor, **fields) -> ScarAssessment:
 @transaction.atomic
 def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) -> ScarAssessment:
     """Replace a signed assessment by an amended one; the original stays, marked superseded."""
-    require(actor, "assessments.amend_scarassessment", original.patient)
+    require(actor, Perm.AMEND_ASSESSMENT, original.patient)
     _lock(original.patient)
     original = ScarAssessment.objects.select_for_update().get(pk=original.pk)
     if not original.is_current:

@@ -6,9 +6,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from scarrx.accounts.decorators import staff_required
+from scarrx.access import fetch, staff
+from scarrx.accounts.roles import Perm
 from scarrx.assessments import scales, services
-from scarrx.assessments.access import get_assessment_for
 from scarrx.assessments.forms import (
     AssessmentForm,
     GbDecisionAidForm,
@@ -16,10 +16,9 @@ from scarrx.assessments.forms import (
     site_formset,
     sites_from,
 )
-from scarrx.assessments.models import Timepoint
-from scarrx.audit.services import record_access
+from scarrx.assessments.models import ScarAssessment, Timepoint
 from scarrx.forms import add_service_errors
-from scarrx.patients.access import get_patient_for
+from scarrx.patients.models import Patient
 
 
 def _show_errors(form, formset, exc: ValidationError) -> None:
@@ -70,12 +69,9 @@ def _edit(request, *, patient, template, save, initial=None, site_rows=None, ext
     return render(request, template, context, status=status)
 
 
-@staff_required
+@staff(Perm.ADD_ASSESSMENT)
 def assessment_new(request, patient_id):
-    patient = get_patient_for(request.user, patient_id)
-    if not request.user.has_perm("assessments.add_scarassessment"):
-        raise Http404
-    record_access(request, what="assessment.new", patient=patient)
+    patient = fetch(request, Patient, patient_id)
     initial = {"assessed_on": timezone.localdate(), "timepoint": _next_timepoint(patient)}
 
     def save(fields):
@@ -93,10 +89,9 @@ def _next_timepoint(patient) -> str:
     return next((t for t in schedule if t not in done), Timepoint.OTHER)
 
 
-@staff_required
+@staff(Perm.VIEW_ASSESSMENT)
 def assessment_detail(request, assessment_id):
-    assessment = get_assessment_for(request.user, assessment_id)
-    record_access(request, what="assessment.detail", patient=assessment.patient)
+    assessment = fetch(request, ScarAssessment, assessment_id)
     history = []
     node = assessment
     while node.amends_id:
@@ -121,12 +116,11 @@ def assessment_detail(request, assessment_id):
     )
 
 
-@staff_required
+@staff(Perm.AMEND_ASSESSMENT)
 def assessment_amend(request, assessment_id):
-    original = get_assessment_for(request.user, assessment_id)
-    if not request.user.has_perm("assessments.amend_scarassessment") or not original.is_current:
+    original = fetch(request, ScarAssessment, assessment_id)
+    if not original.is_current:
         raise Http404
-    record_access(request, what="assessment.amend", patient=original.patient)
     inputs = services.assessment_inputs(original)
     reason = request.POST.get("reason", "")
 
@@ -144,7 +138,7 @@ def assessment_amend(request, assessment_id):
     )
 
 
-@staff_required
+@staff(Perm.ADD_ASSESSMENT)
 @require_POST
 def gb_suggest(request):
     """HTMX: the decision-aid answers → a suggested Goodman & Baron grade (a fragment)."""

@@ -1,11 +1,18 @@
+"""A patient's audit trail through the API: who read it and what changed, in words."""
+
 import uuid
 from datetime import datetime
 
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from scarrx.audit.access import patient_history_for
-from scarrx.audit.services import record_access
+from scarrx.access import fetch, staff
+from scarrx.accounts.roles import Perm
+from scarrx.audit.codes import read_label
+from scarrx.audit.models import AccessRecord, ChangeRecord
+from scarrx.audit.words import change_lines, change_title
+from scarrx.pagination import Pages
+from scarrx.patients.models import Patient
 
 router = Router(tags=["audit"])
 
@@ -14,6 +21,7 @@ class AccessOut(Schema):
     at: datetime
     user: str | None
     what: str
+    label: str
     path: str
     ip: str | None
     via: str
@@ -22,14 +30,20 @@ class AccessOut(Schema):
     def resolve_user(obj):
         return obj.user.username if obj.user_id else None
 
+    @staticmethod
+    def resolve_label(obj):
+        return read_label(obj.what)
+
 
 class ChangeOut(Schema):
     at: datetime
     actor: str | None
     action: str
+    label: str
     object_type: str
     object_id: str
     summary: str
+    changes: list[str]
     data: dict
     reason: str
 
@@ -37,18 +51,26 @@ class ChangeOut(Schema):
     def resolve_actor(obj):
         return obj.actor.username if obj.actor_id else None
 
+    @staticmethod
+    def resolve_label(obj):
+        return change_title(obj)
+
+    @staticmethod
+    def resolve_changes(obj):
+        return change_lines(obj)
+
 
 @router.get("/patients/{patient_id}/access", response=list[AccessOut], summary="Who saw a patient")
-@paginate
+@paginate(Pages)
+@staff(Perm.VIEW_ACCESS_RECORD)
 def patient_access(request, patient_id: uuid.UUID):
-    patient, accesses, _ = patient_history_for(request.user, patient_id)
-    record_access(request, what="api.audit.access", patient=patient, via="api")
-    return accesses
+    patient = fetch(request, Patient, patient_id)
+    return AccessRecord.objects.filter(patient=patient).select_related("user", "patient")
 
 
 @router.get("/patients/{patient_id}/changes", response=list[ChangeOut], summary="Change history")
-@paginate
+@paginate(Pages)
+@staff(Perm.VIEW_CHANGE_RECORD)
 def patient_changes(request, patient_id: uuid.UUID):
-    patient, _, changes = patient_history_for(request.user, patient_id)
-    record_access(request, what="api.audit.changes", patient=patient, via="api")
-    return changes
+    patient = fetch(request, Patient, patient_id)
+    return ChangeRecord.objects.filter(patient=patient).select_related("actor", "patient")

@@ -3,27 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class ProtectedQuerySet(models.QuerySet):
-    def delete(self):
-        raise PermissionError(f"{self.model.__name__} records are never deleted")
-
-    def update(self, **kwargs):
-        if getattr(self.model, "append_only", False):
-            raise PermissionError(f"{self.model.__name__} records are never changed")
-        return super().update(**kwargs)
-
-
-class NeverDeleted(models.Model):
-    """Clinical records and audit rows: amended, never deleted."""
-
-    objects = ProtectedQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError(f"{type(self).__name__} records are never deleted")
+from scarrx.records import NeverDeleted
 
 
 class AccessRecord(NeverDeleted):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from scarrx.audit.codes import CHANGES
 from scarrx.audit.models import AccessRecord, ChangeRecord
 
 
@@ -18,30 +19,37 @@ def client_ip(request) -> str | None:
         return None
 
 
-def record_access(request, *, what: str, patient=None, via: str = "web") -> AccessRecord:
-    """Record that request.user was shown patient data."""
-    user = request.user if getattr(request.user, "is_authenticated", False) else None
-    return AccessRecord.objects.create(
-        user=user,
-        patient=patient,
-        what=what,
-        path=request.get_full_path()[:500],
-        ip=client_ip(request),
-        via=via,
-    )
+def _reader(request):
+    return request.user if getattr(request.user, "is_authenticated", False) else None
 
 
-def record_list_access(request, *, what: str, patients, via: str = "web") -> None:
-    """A list shows several patients' names: one access row for each patient shown, so
-    each patient's own history says who saw them in a list or a search."""
-    user = request.user if getattr(request.user, "is_authenticated", False) else None
-    path, ip = request.get_full_path()[:500], client_ip(request)
-    rows = [
-        AccessRecord(user=user, patient=p, what=what, path=path, ip=ip, via=via) for p in patients
-    ]
-    if not rows:
+def record_reads(request, patients) -> None:
+    """Record that request.user was shown these patients' data: one row per patient (a
+    list or a search too, so each patient's own history says who saw them), under the
+    route's name (`request.route`, set by the route's access declaration). A patient
+    already recorded by this request is not recorded twice; an empty list is recorded
+    once, with no patient, so a search that found nobody still shows in the trail."""
+    what = getattr(request, "route", None)
+    if what is None:
+        raise RuntimeError("record_reads outside a declared route: wrap the view in scarrx.access")
+    seen = request.__dict__.setdefault("_scarrx_reads", set())
+    user, path, ip = _reader(request), request.get_full_path()[:500], client_ip(request)
+    via = "api" if what.startswith("api:") else "web"
+    rows = []
+    for patient in patients:
+        if patient.pk not in seen:
+            seen.add(patient.pk)
+            rows.append(
+                AccessRecord(user=user, patient=patient, what=what, path=path, ip=ip, via=via)
+            )
+    if not rows and not seen:
+        seen.add(None)
         rows = [AccessRecord(user=user, patient=None, what=what, path=path, ip=ip, via=via)]
     AccessRecord.objects.bulk_create(rows)
+
+
+def record_read(request, patient) -> None:
+    record_reads(request, [patient])
 
 
 def _jsonable(value: Any) -> Any:
@@ -69,6 +77,8 @@ def record_change(
     reason: str = "",
     patient=None,
 ) -> ChangeRecord:
+    if action not in CHANGES:
+        raise ValueError(f"Unregistered audit action {action!r}: add it to audit/codes.py")
     object_id = getattr(obj, "public_id", None) or obj.pk
     return ChangeRecord.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,

@@ -172,7 +172,7 @@ def _reference_case(today: date, pharmacist, prescriber, portal_user):
         prescriber=prescriber,
     )
 
-    link_portal_account(patient, user=portal_user, actor=pharmacist)
+    link_portal_account(patient, username=portal_user, actor=pharmacist)
     face = {
         "classification": "atrophic",
         "morphology": ["icepick", "boxcar", "rolling", "macular"],

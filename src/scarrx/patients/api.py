@@ -1,4 +1,5 @@
-"""Patients through the API: register, list (with search), retrieve."""
+"""Patients through the API: register, list (with search), retrieve, amend, consents,
+portal login."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from ninja import Field, Query, Router, Schema, Status
-from pydantic import StrictInt
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
+from pydantic import StrictInt, create_model
 
-from scarrx.accounts.models import User
-from scarrx.audit.services import record_access, record_list_access
-from scarrx.pagination import MAX_LIMIT
+from scarrx.access import fetch, patients_visible_to, staff
+from scarrx.accounts.roles import Perm
+from scarrx.audit.services import record_read
+from scarrx.pagination import Pages
 from scarrx.patients import services
-from scarrx.patients.access import get_patient_for, patients_visible_to, search_patients
 from scarrx.patients.models import (
     AcneSeverity,
     ConsentKind,
@@ -37,7 +38,7 @@ class ConsentIn(Schema):
     kind: ConsentValue
     granted: bool
     given_on: date
-    note: str = Field("", max_length=300)
+    note: str = ""
 
 
 class ConsentOut(Schema):
@@ -49,18 +50,18 @@ class ConsentOut(Schema):
 
 
 class PatientIn(Schema):
-    given_name: str = Field(..., min_length=1, max_length=100)
-    family_name: str = Field(..., min_length=1, max_length=100)
+    """Limits (lengths, ranges) are the model's and the service's, reported by field."""
+
+    given_name: str
+    family_name: str
     date_of_birth: date
     sex: SexValue
-    phone: str = Field("", max_length=40)
-    email: str = Field("", max_length=254)
+    phone: str = ""
+    email: str = ""
     address: str = ""
-    guardian_name: str = Field("", max_length=200)
-    guardian_relationship: str = Field("", max_length=60)
-    fitzpatrick: StrictInt = Field(
-        ..., ge=1, le=6, description="Self-reported phototype I–VI as 1–6"
-    )
+    guardian_name: str = ""
+    guardian_relationship: str = ""
+    fitzpatrick: StrictInt = Field(..., description="Self-reported phototype I–VI as 1–6")
     pregnancy_status: PregnancyValue = "unknown"
     pregnancy_status_on: date | None = None
     allergies: str = ""
@@ -68,13 +69,26 @@ class PatientIn(Schema):
     isotretinoin_last_6_months: bool = False
     anticoagulants: bool = False
     acne_severity: AcneValue = "none"
-    acne_onset_age: StrictInt | None = Field(None, ge=0, le=120)
+    acne_onset_age: StrictInt | None = None
     active_acne: bool = False
     cystic_acne: bool = False
     prior_treatments: list[TreatmentValue] = []
     prior_treatment_notes: str = ""
     prescriber: uuid.UUID | None = Field(None, description="public id of a prescriber user")
     consents: list[ConsentIn] = []
+
+
+# The same fields, each optional: only those sent are changed; `reason` says why.
+PatientChange = create_model(
+    "PatientChange",
+    __base__=Schema,
+    reason=(str, ""),
+    **{
+        name: (field.annotation | None, None)
+        for name, field in PatientIn.model_fields.items()
+        if name != "consents"
+    },
+)
 
 
 class PatientSummary(Schema):
@@ -128,50 +142,59 @@ class PatientOut(PatientSummary):
         ]
 
 
-def _prescriber(public_id: uuid.UUID | None) -> User | None:
-    if public_id is None:
-        return None
-    user = User.objects.filter(public_id=public_id).first()
-    if user is None:
-        raise ValidationError({"prescriber": "No prescriber with this id."})
-    return user
-
-
 @router.post("", response={201: PatientOut}, summary="Register a patient (intake)")
+@staff(Perm.ADD_PATIENT)
 def register_patient(request, payload: PatientIn):
-    if not request.user.has_perm("patients.add_patient"):
-        raise PermissionDenied("Only pharmacists and technicians register patients.")
-    fields = payload.dict(exclude={"consents", "prescriber"})
+    fields = payload.dict(exclude={"consents"})
     consents = [c.dict() for c in payload.consents]
-    patient = services.register_patient(
-        actor=request.user, consents=consents, prescriber=_prescriber(payload.prescriber), **fields
-    )
-    record_access(request, what="api.patient.detail", patient=patient, via="api")
+    patient = services.register_patient(actor=request.user, consents=consents, **fields)
+    record_read(request, patient)
     return Status(201, patient)
 
 
-class PatientPage(Schema):
-    items: list[PatientSummary]
-    count: int
-
-
-@router.get("", response=PatientPage, summary="List patients you may see (search with q)")
-def list_patients(
-    request,
-    q: str = "",
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0, le=2**31 - 1),
-):
+@router.get("", response=list[PatientSummary], summary="List patients you may see (search with q)")
+@paginate(Pages)
+@staff(Perm.VIEW_PATIENT)
+def list_patients(request, q: str = ""):
     patients = patients_visible_to(request.user)
-    if q:
-        patients = search_patients(patients, q)
-    items = list(patients[offset : offset + limit])
-    record_list_access(request, what="api.patient.list", patients=items, via="api")
-    return {"items": items, "count": patients.count()}
+    return services.search_patients(patients, q) if q else patients
 
 
 @router.get("/{patient_id}", response=PatientOut, summary="Retrieve a patient")
+@staff(Perm.VIEW_PATIENT)
 def get_patient(request, patient_id: uuid.UUID):
-    patient = get_patient_for(request.user, patient_id)
-    record_access(request, what="api.patient.detail", patient=patient, via="api")
-    return patient
+    return fetch(request, Patient, patient_id)
+
+
+@router.patch("/{patient_id}", response=PatientOut, summary="Amend a patient's record")
+@staff(Perm.CHANGE_PATIENT)
+def update_patient(request, patient_id: uuid.UUID, payload: PatientChange):
+    patient = fetch(request, Patient, patient_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason", "")
+    return services.update_patient(patient, actor=request.user, reason=reason, **changes)
+
+
+@router.post(
+    "/{patient_id}/consents", response={201: PatientOut}, summary="Record a consent decision"
+)
+@staff(Perm.ADD_CONSENT)
+def record_consent(request, patient_id: uuid.UUID, payload: ConsentIn):
+    patient = fetch(request, Patient, patient_id)
+    services.record_consent(patient=patient, actor=request.user, **payload.dict())
+    return Status(201, patient)
+
+
+class PortalLoginIn(Schema):
+    username: str
+
+
+@router.post(
+    "/{patient_id}/portal-login",
+    response=PatientOut,
+    summary="Link a patient-role login to this record (their portal access)",
+)
+@staff(Perm.CHANGE_PATIENT)
+def link_portal_login(request, patient_id: uuid.UUID, payload: PortalLoginIn):
+    patient = fetch(request, Patient, patient_id)
+    return services.link_portal_account(patient, username=payload.username, actor=request.user)

@@ -77,3 +77,9 @@ class ConsentForm(forms.Form):
     )
     given_on = forms.DateField(widget=DATE)
     note = forms.CharField(max_length=300, required=False)
+
+
+class PortalLoginForm(forms.Form):
+    username = forms.CharField(
+        max_length=150, help_text="An existing login with the patient role (scarrx createuser)."
+    )

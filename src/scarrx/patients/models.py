@@ -8,7 +8,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 
-from scarrx.audit.models import NeverDeleted
+from scarrx.records import NeverDeleted
 
 
 class Sex(models.TextChoices):
@@ -38,6 +38,9 @@ class Pregnancy(models.TextChoices):
     UNKNOWN = "unknown", "Not known"
 
 
+PREGNANCY_FLAGGED = (Pregnancy.PREGNANT, Pregnancy.BREASTFEEDING, Pregnancy.PLANNING)
+
+
 class AcneSeverity(models.TextChoices):
     NONE = "none", "None"
     MILD = "mild", "Mild"
@@ -55,6 +58,10 @@ class PriorTreatment(models.TextChoices):
 
 
 class Patient(NeverDeleted):
+    # scarrx.access: a patient record is its own patient; the portal shows it to them.
+    patient_path = ""
+    portal_visible = True
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     record_number = models.CharField(max_length=20, unique=True, editable=False)
 
@@ -119,6 +126,42 @@ class Patient(NeverDeleted):
         dob = self.date_of_birth
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
+    @property
+    def age(self) -> int:
+        from django.utils import timezone
+
+        return self.age_on(timezone.localdate())
+
+    @property
+    def phototype(self) -> str:
+        """The Fitzpatrick type as its numeral ("III")."""
+        return self.get_fitzpatrick_display().split(" ", 1)[0]
+
+    def safety_flags(self) -> list[str]:
+        """What anyone preparing, dispensing or assessing for this patient must see first
+        (clinical.md §7 screens: pregnancy with retinoids, allergies, anticoagulants,
+        recent isotretinoin before procedures)."""
+        flags = []
+        if self.pregnancy_status in (
+            Pregnancy.PREGNANT,
+            Pregnancy.BREASTFEEDING,
+            Pregnancy.PLANNING,
+        ):
+            flags.append(self.get_pregnancy_status_display())
+        elif (
+            self.pregnancy_status == Pregnancy.UNKNOWN
+            and self.sex in (Sex.FEMALE, Sex.INTERSEX)
+            and 12 <= self.age <= 55
+        ):
+            flags.append("Pregnancy status not known")
+        if self.isotretinoin_last_6_months:
+            flags.append("Isotretinoin in the last 6 months")
+        if self.anticoagulants:
+            flags.append("Takes anticoagulants")
+        if self.allergies.strip():
+            flags.append(f"Allergies: {self.allergies.strip()}")
+        return flags
+
     def prior_treatment_labels(self) -> list[str]:
         labels = dict(PriorTreatment.choices)
         return [labels.get(v, v) for v in self.prior_treatments]
@@ -132,6 +175,9 @@ class ConsentKind(models.TextChoices):
 
 class Consent(NeverDeleted):
     """One decision by the patient. Withdrawal is a later row with granted=False."""
+
+    view_permission = "patients.view_patient"
+    portal_visible = True
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")

@@ -6,17 +6,19 @@ ValidationError keyed by field name, with nothing saved.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from scarrx.accounts.roles import PRESCRIBER, role_of
+from scarrx.access import require
+from scarrx.accounts.roles import PATIENT, PRESCRIBER, Perm, role_of
 from scarrx.audit.services import diff, record_change
-from scarrx.patients.access import require
 from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
 from scarrx.text import NUL_MESSAGE, fields_with_nul
 
@@ -48,8 +50,27 @@ EDITABLE_FIELDS = (
 )
 
 
+MAX_SEARCH_LENGTH = 100
+MAX_SEARCH_WORDS = 5
+
+
 def today() -> date:
     return timezone.localdate()
+
+
+def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
+    """Each word of q must match a name or the record number. "Lindqvist, Nora" (the
+    list's own format) finds Nora Lindqvist."""
+    q = q.replace("\x00", "")  # PostgreSQL refuses NUL in a query parameter
+    if len(q) > MAX_SEARCH_LENGTH:
+        raise ValidationError({"q": f"Search with at most {MAX_SEARCH_LENGTH} characters."})
+    for word in q.replace(",", " ").split()[:MAX_SEARCH_WORDS]:
+        patients = patients.filter(
+            Q(given_name__icontains=word)
+            | Q(family_name__icontains=word)
+            | Q(record_number__icontains=word)
+        )
+    return patients
 
 
 def _check_rules(patient: Patient) -> None:
@@ -105,15 +126,29 @@ def _check_rules(patient: Patient) -> None:
 
 
 def _earliest_record_date(patient: Patient) -> date | None:
-    """The earliest clinical date already recorded for the patient (None for a new one)."""
+    """The earliest clinical date already recorded for the patient (None for a new one),
+    from every app's part of the patient file."""
     if patient.pk is None:
         return None
-    dates = [
-        patient.consents.order_by("given_on").values_list("given_on", flat=True).first(),
-        patient.assessments.order_by("assessed_on").values_list("assessed_on", flat=True).first(),
-    ]
-    dates = [d for d in dates if d is not None]
-    return min(dates) if dates else None
+    from scarrx.patientfile import earliest_clinical_date
+
+    return earliest_clinical_date(patient)
+
+
+def _with_prescriber(fields: dict) -> dict:
+    """The prescriber given as a user or a user's public id, looked up here."""
+    from scarrx.accounts.models import User
+
+    value = fields.get("prescriber")
+    if value is None or isinstance(value, User):
+        return fields
+    try:
+        found = User.objects.filter(public_id=uuid.UUID(str(value))).first()
+    except ValueError:
+        found = None
+    if found is None:
+        raise ValidationError({"prescriber": "No prescriber with this id."})
+    return {**fields, "prescriber": found}
 
 
 def _snapshot(patient: Patient) -> dict[str, Any]:
@@ -125,11 +160,11 @@ def _snapshot(patient: Patient) -> dict[str, Any]:
 @transaction.atomic
 def register_patient(*, actor, consents: list[dict] | None = None, **fields) -> Patient:
     """Intake: create the patient record and the consents given at the first visit."""
-    require(actor, "patients.add_patient")
+    require(actor, Perm.ADD_PATIENT)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
-    patient = Patient(**fields)
+    patient = Patient(**_with_prescriber(fields))
     _check_rules(patient)
     patient.record_number = f"tmp-{patient.public_id.hex[:12]}"
     patient.save()
@@ -151,7 +186,7 @@ def register_patient(*, actor, consents: list[dict] | None = None, **fields) -> 
 @transaction.atomic
 def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> Patient:
     """Amend the record in place, keeping the old values in the change history."""
-    require(actor, "patients.change_patient", patient)
+    require(actor, Perm.CHANGE_PATIENT, patient)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
@@ -159,7 +194,7 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
         raise ValidationError({"reason": NUL_MESSAGE})
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = _snapshot(patient)
-    for name, value in changes.items():
+    for name, value in _with_prescriber(changes).items():
         setattr(patient, name, value)
     _check_rules(patient)
     changed = diff(before, _snapshot(patient))
@@ -181,7 +216,7 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
 def record_consent(
     *, patient: Patient, actor, kind: str, granted: bool, given_on: date, note: str = ""
 ) -> Consent:
-    require(actor, "patients.add_consent", patient)
+    require(actor, Perm.ADD_CONSENT, patient)
     errors = dict.fromkeys(fields_with_nul([("note", note)]), NUL_MESSAGE)
     if kind not in ConsentKind.values:
         errors["kind"] = f"Unknown consent {kind!r}; choose one of {', '.join(ConsentKind.values)}."
@@ -194,7 +229,6 @@ def record_consent(
     if errors:
         raise ValidationError(errors)
     in_force = current_consents(patient)[kind]
-    earlier_grant = in_force is not None and in_force.granted
     consent = Consent.objects.create(
         patient=patient,
         kind=kind,
@@ -203,7 +237,7 @@ def record_consent(
         recorded_by=actor,
         note=note,
     )
-    verb = "granted" if consent.granted else ("withdrawn" if earlier_grant else "declined")
+    verb = consent_verb(consent.granted, in_force)
     record_change(
         actor=actor,
         action=f"consent.{verb}",
@@ -212,6 +246,23 @@ def record_consent(
         data={"kind": kind, "granted": consent.granted, "given_on": given_on, "note": note},
     )
     return consent
+
+
+def consent_verb(granted: bool, previous: Consent | None) -> str:
+    """A refusal after a grant is a withdrawal; otherwise it was declined."""
+    if granted:
+        return "granted"
+    return "withdrawn" if previous is not None and previous.granted else "declined"
+
+
+def consent_history(consents) -> list[tuple[Consent, str]]:
+    """Each decision of these consents, oldest first, with what it did."""
+    latest: dict[str, Consent] = {}
+    history = []
+    for consent in consents.order_by("given_on", "recorded_at", "pk"):
+        history.append((consent, consent_verb(consent.granted, latest.get(consent.kind))))
+        latest[consent.kind] = consent
+    return history
 
 
 def current_consents(patient: Patient) -> dict[str, Consent | None]:
@@ -223,18 +274,26 @@ def current_consents(patient: Patient) -> dict[str, Consent | None]:
 
 
 @transaction.atomic
-def link_portal_account(patient: Patient, *, user, actor) -> Patient:
+def link_portal_account(patient: Patient, *, username, actor) -> Patient:
     """Give a patient-role login access to this record (and only this one)."""
-    from scarrx.accounts.roles import PATIENT
+    from scarrx.accounts.models import User
 
-    require(actor, "patients.change_patient", patient)
+    require(actor, Perm.CHANGE_PATIENT, patient)
+    user = username if isinstance(username, User) else None
+    if user is None:
+        name = str(username or "").strip()
+        user = User.objects.filter(username__iexact=name).first() if name else None
+        if user is None:
+            raise ValidationError({"username": "No login with this username."})
     if role_of(user) != PATIENT:
-        raise ValidationError({"user": "Only a login with the patient role can be linked."})
+        raise ValidationError({"username": "Only a login with the patient role can be linked."})
     other = Patient.objects.filter(user=user).exclude(pk=patient.pk).first()
     if other is not None:
-        raise ValidationError({"user": "This login is already linked to another patient."})
+        raise ValidationError({"username": "This login is already linked to another patient."})
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = patient.user.username if patient.user_id else None
+    if before == user.username:
+        return patient
     patient.user = user
     patient.save(update_fields=["user"])
     record_change(

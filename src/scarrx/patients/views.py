@@ -1,35 +1,40 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from scarrx.accounts.decorators import staff_required
-from scarrx.audit.services import record_access, record_list_access
-from scarrx.forms import add_service_errors
+from scarrx import patientfile
+from scarrx.access import fetch, patients_visible_to, staff
+from scarrx.accounts.roles import Perm
+from scarrx.forms import add_service_errors, form_status
+from scarrx.pagination import console_page
 from scarrx.patients import services
-from scarrx.patients.access import get_patient_for, patients_visible_to, search_patients
-from scarrx.patients.forms import ConsentForm, IntakeForm, PatientForm
-from scarrx.patients.models import ConsentKind
-from scarrx.patients.services import EDITABLE_FIELDS
+from scarrx.patients.forms import ConsentForm, IntakeForm, PatientForm, PortalLoginForm
+from scarrx.patients.models import Patient
+from scarrx.patients.services import EDITABLE_FIELDS, search_patients
+
+TIMELINE_ON_PAGE = 15
+TIMELINE_PER_PAGE = 50
 
 
-@staff_required
+@staff(Perm.VIEW_PATIENT)
 def patient_list(request):
     q = request.GET.get("q", "").strip()
     patients = patients_visible_to(request.user)
+    form_error = ""
     if q:
-        patients = search_patients(patients, q)
-    page = Paginator(patients, 50).get_page(request.GET.get("page"))
-    record_list_access(request, what="patient.list", patients=page.object_list)
+        try:
+            patients = search_patients(patients, q)
+        except ValidationError as exc:
+            form_error, patients = " ".join(exc.messages), patients.none()
+    page = console_page(request, patients)
     template = "patients/_rows.html" if request.headers.get("HX-Request") else "patients/list.html"
-    return render(request, template, {"page": page, "q": q})
+    return render(request, template, {"page": page, "q": q, "q_error": form_error})
 
 
-@staff_required
+@staff(Perm.ADD_PATIENT)
 def intake(request):
-    if not request.user.has_perm("patients.add_patient"):
-        raise Http404
     form = IntakeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -41,54 +46,45 @@ def intake(request):
         else:
             messages.success(request, f"Registered {patient.full_name} as {patient.record_number}.")
             return redirect("patient-detail", patient_id=patient.public_id)
-    return render(request, "patients/intake.html", {"form": form}, status=_status(request, form))
+    return render(request, "patients/intake.html", {"form": form}, status=form_status(form))
 
 
-def _status(request, form) -> int:
-    return 422 if request.method == "POST" and form.errors else 200
-
-
-@staff_required
+@staff(Perm.VIEW_PATIENT)
 def patient_detail(request, patient_id):
-    patient = get_patient_for(request.user, patient_id)
-    record_access(request, what="patient.detail", patient=patient)
-    from scarrx.assessments.access import assessments_visible_to
-
-    assessments = (
-        assessments_visible_to(request.user)
-        .filter(patient=patient, is_current=True)
-        .prefetch_related("sites")
-    )
-    from scarrx.photos.access import measurements_visible_to, photos_visible_to
-
-    photos = photos_visible_to(request.user).filter(patient=patient)
-    consents = services.current_consents(patient)
-    comparisons = measurements_visible_to(request.user).filter(
-        photo__patient=patient, baseline__isnull=False, is_current=True
-    )
-    timeline = patient.change_records.select_related("actor")[:200]
+    patient = fetch(request, Patient, patient_id)
+    timeline = patientfile.timeline(request.user, patient)
     return render(
         request,
         "patients/detail.html",
         {
             "patient": patient,
-            "consents": [(ConsentKind(k).label, c) for k, c in consents.items()],
-            "photo_consent": consents[ConsentKind.PHOTOGRAPHS],
-            "comparisons": comparisons,
-            "assessments": assessments,
-            "photos": photos,
-            "timeline": timeline,
-            "consent_form": ConsentForm(),
+            "is_patient_page": True,
+            "panels": patientfile.panels(request, patient),
+            "timeline": timeline[:TIMELINE_ON_PAGE],
+            "more_events": len(timeline) > TIMELINE_ON_PAGE,
+            "portal_form": PortalLoginForm()
+            if request.user.has_perm(Perm.CHANGE_PATIENT)
+            else None,
         },
     )
 
 
-@staff_required
+@staff(Perm.VIEW_PATIENT)
+def patient_timeline(request, patient_id):
+    patient = fetch(request, Patient, patient_id)
+    kinds = [k for k in request.GET.getlist("kind") if k in patientfile.KINDS]
+    events = patientfile.timeline(request.user, patient, kinds=kinds)
+    page = Paginator(events, TIMELINE_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "patients/timeline.html",
+        {"patient": patient, "page": page, "kinds": patientfile.KINDS, "chosen": kinds},
+    )
+
+
+@staff(Perm.CHANGE_PATIENT)
 def patient_edit(request, patient_id):
-    patient = get_patient_for(request.user, patient_id)
-    if not request.user.has_perm("patients.change_patient"):
-        raise Http404
-    record_access(request, what="patient.edit", patient=patient)
+    patient = fetch(request, Patient, patient_id)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
@@ -105,24 +101,43 @@ def patient_edit(request, patient_id):
         request,
         "patients/edit.html",
         {"form": form, "patient": patient},
-        status=_status(request, form),
+        status=form_status(form),
     )
 
 
-@staff_required
+def _report(request, what: str, form) -> None:
+    if form.errors:
+        for errs in form.errors.values():
+            messages.error(request, f"{what} not recorded: {' '.join(errs)}")
+    else:
+        messages.success(request, f"{what} recorded.")
+
+
+@staff(Perm.ADD_CONSENT)
+@require_POST
 def consent_record(request, patient_id):
-    patient = get_patient_for(request.user, patient_id)
-    if request.method != "POST" or not request.user.has_perm("patients.add_consent"):
-        raise Http404
+    patient = fetch(request, Patient, patient_id)
     form = ConsentForm(request.POST)
     if form.is_valid():
         try:
             services.record_consent(patient=patient, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-    if form.errors:
-        for field, errs in form.errors.items():
-            messages.error(request, f"Consent not recorded — {field}: {' '.join(errs)}")
-    else:
-        messages.success(request, "Consent recorded.")
+    _report(request, "Consent", form)
+    return redirect("patient-detail", patient_id=patient.public_id)
+
+
+@staff(Perm.CHANGE_PATIENT)
+@require_POST
+def portal_login(request, patient_id):
+    patient = fetch(request, Patient, patient_id)
+    form = PortalLoginForm(request.POST)
+    if form.is_valid():
+        try:
+            services.link_portal_account(
+                patient, username=form.cleaned_data["username"], actor=request.user
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    _report(request, "Portal login link", form)
     return redirect("patient-detail", patient_id=patient.public_id)

@@ -3,17 +3,17 @@
 import uuid
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from scarrx.assessments.access import assessments_visible_to
-from scarrx.audit.services import record_access
-from scarrx.patients.access import get_patient_for
+from scarrx.access import fetch, staff, visible_to
+from scarrx.accounts.roles import Perm
+from scarrx.pagination import Pages
+from scarrx.patients.models import Patient
 from scarrx.photos import services
-from scarrx.photos.access import get_photo_for, photos_visible_to
 from scarrx.photos.models import Measurement, Photo
 from scarrx.photos.storage import private_jpeg, read_private
 
@@ -92,9 +92,7 @@ def with_measurements(photos):
 
 class CornersIn(Schema):
     corners: list[Point] = Field(..., description="the chart's four corners, upright pixels")
-    reason: str = Field(
-        "", max_length=300, description="why, when the photo is already calibrated (required then)"
-    )
+    reason: str = Field("", description="why, when the photo is already calibrated (required then)")
 
 
 class RegionsIn(Schema):
@@ -103,6 +101,7 @@ class RegionsIn(Schema):
 
 
 @router.post("/patients/{patient_id}/photos", response={201: PhotoOut}, summary="Upload a photo")
+@staff(Perm.ADD_PHOTO)
 def upload_photo(
     request,
     patient_id: uuid.UUID,
@@ -112,18 +111,7 @@ def upload_photo(
     taken_at: Form[datetime | None] = None,
     assessment: Form[uuid.UUID | None] = None,
 ):
-    patient = get_patient_for(request.user, patient_id)
-    if not request.user.has_perm("photos.add_photo"):
-        raise PermissionDenied("You may not upload photos.")
-    chosen = None
-    if assessment is not None:
-        chosen = (
-            assessments_visible_to(request.user)
-            .filter(patient=patient, public_id=assessment)
-            .first()
-        )
-        if chosen is None:
-            raise ValidationError({"assessment": "No such assessment for this patient."})
+    patient = fetch(request, Patient, patient_id)
     photo = services.upload_photo(
         patient=patient,
         actor=request.user,
@@ -131,47 +119,43 @@ def upload_photo(
         site=site,
         view=view,
         taken_at=taken_at,
-        assessment=chosen,
+        assessment=assessment,
     )
-    record_access(request, what="api.photo.detail", patient=patient, via="api")
     return Status(201, photo)
 
 
 @router.get("/patients/{patient_id}/photos", response=list[PhotoOut], summary="A patient's photos")
-@paginate
+@paginate(Pages)
+@staff(Perm.VIEW_PHOTO)
 def list_photos(request, patient_id: uuid.UUID):
-    patient = get_patient_for(request.user, patient_id)
-    record_access(request, what="api.photo.list", patient=patient, via="api")
-    return with_measurements(photos_visible_to(request.user).filter(patient=patient))
+    patient = fetch(request, Patient, patient_id)
+    return with_measurements(visible_to(request.user, Photo).filter(patient=patient))
 
 
 @router.get("/photos/{photo_id}", response=PhotoOut, summary="Retrieve a photo's record")
+@staff(Perm.VIEW_PHOTO)
 def get_photo(request, photo_id: uuid.UUID):
-    photo = get_photo_for(request.user, photo_id)
-    record_access(request, what="api.photo.detail", patient=photo.patient, via="api")
-    return photo
+    return fetch(request, Photo, photo_id)
 
 
 @router.get("/photos/{photo_id}/image", summary="The photo itself (JPEG, metadata stripped)")
+@staff(Perm.VIEW_PHOTO)
 def photo_image(request, photo_id: uuid.UUID):
-    photo = get_photo_for(request.user, photo_id)
-    record_access(request, what="api.photo.file", patient=photo.patient, via="api")
-    return private_jpeg(read_private(photo.file))
+    return private_jpeg(read_private(fetch(request, Photo, photo_id).file))
 
 
 @router.post("/photos/{photo_id}/corners", response=PhotoOut, summary="Give the chart's corners")
+@staff(Perm.CHANGE_PHOTO)
 def set_corners(request, photo_id: uuid.UUID, payload: CornersIn):
-    photo = get_photo_for(request.user, photo_id)
+    photo = fetch(request, Photo, photo_id)
     if len(payload.corners) != 4:
         raise ValidationError({"corners": "Give exactly the chart's four corners."})
-    photo = services.set_chart_corners(
+    return services.set_chart_corners(
         photo,
         actor=request.user,
         corners=[list(p) for p in payload.corners],
         reason=payload.reason,
     )
-    record_access(request, what="api.photo.detail", patient=photo.patient, via="api")
-    return photo
 
 
 @router.post(
@@ -179,15 +163,15 @@ def set_corners(request, photo_id: uuid.UUID, payload: CornersIn):
     response={201: MeasurementOut},
     summary="Measure a scar region against a reference region",
 )
+@staff(Perm.ADD_MEASUREMENT)
 def measure(request, photo_id: uuid.UUID, payload: RegionsIn):
-    photo = get_photo_for(request.user, photo_id)
+    photo = fetch(request, Photo, photo_id)
     measurement = services.measure_photo(
         photo,
         actor=request.user,
         roi=[list(p) for p in payload.roi],
         reference=[list(p) for p in payload.reference],
     )
-    record_access(request, what="api.photo.measurement", patient=photo.patient, via="api")
     return Status(201, measurement)
 
 
@@ -196,8 +180,7 @@ def measure(request, photo_id: uuid.UUID, payload: RegionsIn):
     response={201: MeasurementOut},
     summary="Align to the baseline photo of the same site and view, and measure its regions",
 )
+@staff(Perm.ADD_MEASUREMENT)
 def align_to_baseline(request, photo_id: uuid.UUID):
-    photo = get_photo_for(request.user, photo_id)
-    measurement = services.carry_over(photo, actor=request.user)
-    record_access(request, what="api.photo.measurement", patient=photo.patient, via="api")
-    return Status(201, measurement)
+    photo = fetch(request, Photo, photo_id)
+    return Status(201, services.carry_over(photo, actor=request.user))

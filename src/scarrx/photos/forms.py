@@ -2,7 +2,7 @@ import math
 
 from django import forms
 
-from scarrx.assessments.models import Site
+from scarrx.body import Site
 from scarrx.photos.models import View
 
 

@@ -11,9 +11,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from scarrx.assessments.models import ScarAssessment, Site
-from scarrx.audit.models import NeverDeleted
+from scarrx.assessments.models import ScarAssessment
+from scarrx.body import Site
 from scarrx.patients.models import Consent, Patient
+from scarrx.records import NeverDeleted
 
 
 class View(models.TextChoices):
@@ -25,6 +26,8 @@ class View(models.TextChoices):
 
 
 class Photo(NeverDeleted):
+    portal_visible = True  # scarrx.access: a patient sees their own photos
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="photos")
     assessment = models.ForeignKey(
@@ -77,6 +80,11 @@ class Measurement(NeverDeleted):
     For a follow-up, `baseline` is the measurement whose regions were carried over by
     alignment; `result` then holds the alignment quality and homography too.
     """
+
+    # scarrx.access: reached through its photo, read with the photo's permission.
+    patient_path = "photo__patient"
+    view_permission = "photos.view_photo"
+    portal_visible = True
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     photo = models.ForeignKey(Photo, on_delete=models.PROTECT, related_name="measurements")

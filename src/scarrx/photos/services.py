@@ -14,18 +14,21 @@ ValidationError naming the field, with nothing stored.
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 from datetime import date, datetime
 
 import numpy as np
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from scarrx import imaging
-from scarrx.assessments.models import ScarAssessment, Site
+from scarrx.access import require
+from scarrx.accounts.roles import Perm
+from scarrx.assessments.models import ScarAssessment
 from scarrx.audit.services import record_change
-from scarrx.patients.access import patients_visible_to
+from scarrx.body import Site
 from scarrx.patients.models import Consent, ConsentKind, Patient
 from scarrx.patients.services import current_consents
 from scarrx.photos.models import Measurement, Photo, View
@@ -35,11 +38,6 @@ from scarrx.photos.storage import new_private_files, read_private
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 # No digital progress photo is older than this; a camera clock never set reads earlier.
 EARLIEST_PHOTO = date(2000, 1, 1)
-
-
-def _require(actor, patient: Patient, perm: str) -> None:
-    if not actor.has_perm(perm) or not patients_visible_to(actor).filter(pk=patient.pk).exists():
-        raise PermissionDenied("You may not do this for this patient.")
 
 
 @contextmanager
@@ -99,6 +97,21 @@ def _upload_bytes(data) -> bytes:
     return data
 
 
+def _assessment_of(patient: Patient, given) -> tuple[ScarAssessment | None, str]:
+    """The patient's current assessment given (an object or its public id), or why not."""
+    if given is None or given == "":
+        return None, ""
+    if isinstance(given, ScarAssessment):
+        key = given.public_id
+    else:
+        try:
+            key = uuid.UUID(str(given))
+        except ValueError:
+            return None, "Not an assessment id."
+    found = patient.assessments.filter(public_id=key, is_current=True).first()
+    return found, "" if found else "No current assessment of this patient has this id."
+
+
 def chart_calibration(data: bytes, corners=None) -> dict:
     """Chart, colour correction and scale of a photo, without regions."""
     return imaging.calibration_only(data, corners=corners)
@@ -112,21 +125,23 @@ def upload_photo(
     site: str,
     view: str,
     taken_at: datetime | None = None,
-    assessment: ScarAssessment | None = None,
+    assessment: ScarAssessment | uuid.UUID | str | None = None,
 ) -> Photo:
-    """Store a photo of `patient`: `data` is the uploaded file (bytes or an open file)."""
-    _require(actor, patient, "photos.add_photo")
+    """Store a photo of `patient`: `data` is the uploaded file (bytes or an open file);
+    `assessment` (optional) is one of the patient's current assessments, or its id."""
+    require(actor, Perm.ADD_PHOTO, patient)
     data = _upload_bytes(data)
     consent = photo_consent(patient)
     errors = {}
+    assessment, problem = _assessment_of(patient, assessment)
+    if problem:
+        errors["assessment"] = problem
     if len(data) > MAX_UPLOAD_BYTES:
         errors["file"] = f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB."
     if site not in Site.values:
         errors["site"] = f"Unknown site {site!r}."
     if view not in View.values:
         errors["view"] = f"Unknown view {view!r}."
-    if assessment is not None and assessment.patient_id != patient.pk:
-        errors["assessment"] = "This assessment belongs to another patient."
     if taken_at is not None and (problem := _time_error(patient, taken_at)):
         errors["taken_at"] = problem
     if consent is None or not consent.granted:
@@ -202,7 +217,7 @@ def set_chart_corners(photo: Photo, *, actor, corners, reason: str = "") -> Phot
     """The chart's four corners, clicked by hand: when detection missed the chart, or
     (with a reason) when it found it in the wrong place. The photo's current
     measurements used the old calibration, so they stop being current."""
-    _require(actor, photo.patient, "photos.change_photo")
+    require(actor, Perm.CHANGE_PHOTO, photo.patient)
     reason = (reason or "").strip()
     if photo.calibrated and not reason:
         raise ValidationError({"reason": REASON_NEEDED})
@@ -247,7 +262,7 @@ def set_chart_corners(photo: Photo, *, actor, corners, reason: str = "") -> Phot
 
 def measure_photo(photo: Photo, *, actor, roi, reference) -> Measurement:
     """Measure a scar region against a reference region drawn on this photo."""
-    _require(actor, photo.patient, "photos.add_measurement")
+    require(actor, Perm.ADD_MEASUREMENT, photo.patient)
     with _imaging("roi"):
         result = imaging.analyze(
             read_private(photo.file), roi, reference, corners=photo.chart_corners
@@ -262,7 +277,7 @@ NO_BASELINE = "No measured baseline photo of this site and view."
 def carry_over(followup: Photo, *, actor) -> Measurement:
     """Align `followup` to the measured baseline photo of its site and view (the
     earliest before it) and measure the baseline's regions in it."""
-    _require(actor, followup.patient, "photos.add_measurement")
+    require(actor, Perm.ADD_MEASUREMENT, followup.patient)
     baseline = baseline_measurement_for(followup)
     if baseline is None:
         raise ValidationError({"baseline": NO_BASELINE})

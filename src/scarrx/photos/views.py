@@ -8,25 +8,22 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from scarrx.accounts.decorators import staff_required
-from scarrx.assessments.access import assessments_visible_to
-from scarrx.audit.services import record_access
+from scarrx.access import fetch, public, staff, visible_to
+from scarrx.accounts.roles import Perm
+from scarrx.assessments.models import ScarAssessment
 from scarrx.forms import add_service_errors
-from scarrx.patients.access import get_patient_for
+from scarrx.patients.models import Patient
 from scarrx.photos import services
-from scarrx.photos.access import get_photo_for, measurements_visible_to
 from scarrx.photos.forms import CornersForm, RegionsForm, UploadForm
-from scarrx.photos.models import View
+from scarrx.photos.models import Measurement, Photo, View
 from scarrx.photos.previews import comparison_image, preview_image
 from scarrx.photos.storage import private_jpeg, read_private
 
 
-@staff_required
+@staff(Perm.ADD_PHOTO)
 def photo_upload(request, patient_id):
-    patient = get_patient_for(request.user, patient_id)
-    if not request.user.has_perm("photos.add_photo"):
-        raise Http404
-    assessments = assessments_visible_to(request.user).filter(patient=patient, is_current=True)
+    patient = fetch(request, Patient, patient_id)
+    assessments = visible_to(request.user, ScarAssessment).filter(patient=patient, is_current=True)
     form = UploadForm(request.POST or None, request.FILES or None, assessments=assessments)
     if request.method == "POST" and form.is_valid():
         try:
@@ -49,7 +46,6 @@ def photo_upload(request, patient_id):
                 else "Photo stored, but not calibrated: " + photo.uncalibrated_reason,
             )
             return redirect("photo-detail", photo_id=photo.public_id)
-    record_access(request, what="photo.upload", patient=patient)
     status = 422 if request.method == "POST" else 200
     consent = services.photo_consent(patient)
     context = {
@@ -61,15 +57,13 @@ def photo_upload(request, patient_id):
     return render(request, "photos/upload.html", context, status=status)
 
 
-@staff_required
+@staff(Perm.VIEW_PHOTO)
 def photo_detail(request, photo_id):
-    photo = get_photo_for(request.user, photo_id)
-    return _detail(request, photo)
+    return _detail(request, fetch(request, Photo, photo_id))
 
 
 def _detail(request, photo, *, regions_form=None, corners_form=None, error="", status=200):
     """The photo page; re-rendered with the refused input and its errors (422)."""
-    record_access(request, what="photo.detail", patient=photo.patient)
     # A new measurement is always current, so a latest one that is not was superseded
     # by a change of chart corners: its regions are offered again, to be re-measured.
     latest = photo.measurements.select_related("baseline", "measured_by").first()
@@ -98,10 +92,10 @@ def _points(points) -> str:
     return " ".join(f"{round(x)},{round(y)}" for x, y in points)
 
 
-@staff_required
+@staff(Perm.ADD_MEASUREMENT)
 @require_POST
 def photo_regions(request, photo_id):
-    photo = get_photo_for(request.user, photo_id)
+    photo = fetch(request, Photo, photo_id)
     form = RegionsForm(request.POST)
     if form.is_valid():
         try:
@@ -120,10 +114,10 @@ def photo_regions(request, photo_id):
     return _detail(request, photo, regions_form=form, status=422)
 
 
-@staff_required
+@staff(Perm.CHANGE_PHOTO)
 @require_POST
 def photo_corners(request, photo_id):
-    photo = get_photo_for(request.user, photo_id)
+    photo = fetch(request, Photo, photo_id)
     form = CornersForm(request.POST)
     if form.is_valid():
         try:
@@ -141,10 +135,10 @@ def photo_corners(request, photo_id):
     return _detail(request, photo, corners_form=form, status=422)
 
 
-@staff_required
+@staff(Perm.ADD_MEASUREMENT)
 @require_POST
 def photo_carry_over(request, photo_id):
-    photo = get_photo_for(request.user, photo_id)
+    photo = fetch(request, Photo, photo_id)
     try:
         measurement = services.carry_over(photo, actor=request.user)
     except ValidationError as exc:
@@ -153,26 +147,20 @@ def photo_carry_over(request, photo_id):
     return redirect("photo-compare", measurement_id=measurement.public_id)
 
 
-@staff_required
+@staff(Perm.VIEW_PHOTO)
 def photo_preview(request, photo_id):
     """A reduced, colour-corrected copy for the page (regions are drawn in full-size px)."""
-    photo = get_photo_for(request.user, photo_id)
-    record_access(request, what="photo.preview", patient=photo.patient)
-    return private_jpeg(preview_image(photo))
+    return private_jpeg(preview_image(fetch(request, Photo, photo_id)))
 
 
-@staff_required
+@staff(Perm.VIEW_PHOTO)
 def photo_file(request, photo_id):
-    photo = get_photo_for(request.user, photo_id)
-    record_access(request, what="photo.file", patient=photo.patient)
-    return private_jpeg(read_private(photo.file))
+    return private_jpeg(read_private(fetch(request, Photo, photo_id).file))
 
 
-@staff_required
+@staff(Perm.VIEW_PHOTO)
 def photo_thumb(request, photo_id):
-    photo = get_photo_for(request.user, photo_id)
-    record_access(request, what="photo.thumbnail", patient=photo.patient)
-    return private_jpeg(read_private(photo.thumbnail))
+    return private_jpeg(read_private(fetch(request, Photo, photo_id).thumbnail))
 
 
 def _day(photo) -> str:
@@ -198,18 +186,17 @@ def _correction_note(baseline, followup) -> str:
     )
 
 
-def _followup_measurement(user, measurement_id):
-    found = measurements_visible_to(user).filter(public_id=measurement_id).first()
-    if found is None or found.baseline_id is None:
-        raise Http404
-    return found
+def _followup_measurement(request, measurement_id):
+    aligned = Measurement.objects.filter(baseline__isnull=False).select_related(
+        "photo__patient", "baseline__photo"
+    )
+    return fetch(request, aligned, measurement_id)
 
 
-@staff_required
+@staff(Perm.VIEW_PHOTO)
 def compare(request, measurement_id):
-    followup = _followup_measurement(request.user, measurement_id)
+    followup = _followup_measurement(request, measurement_id)
     baseline = followup.baseline
-    record_access(request, what="photo.compare", patient=followup.photo.patient)
     return render(
         request,
         "photos/compare.html",
@@ -234,15 +221,15 @@ def compare(request, measurement_id):
     )
 
 
-@staff_required
+@staff(Perm.VIEW_PHOTO)
 def compare_image(request, measurement_id, which):
-    followup = _followup_measurement(request.user, measurement_id)
     if which not in ("baseline", "aligned"):
         raise Http404
-    record_access(request, what=f"photo.compare.{which}", patient=followup.photo.patient)
+    followup = _followup_measurement(request, measurement_id)
     return private_jpeg(comparison_image(followup, which))
 
 
+@public
 def capture_guide(request):
     """The patient-facing capture guide: no patient data, so no sign-in needed."""
     views = [
@@ -257,6 +244,7 @@ def capture_guide(request):
     return render(request, "photos/guide.html", {"views": views})
 
 
+@public
 @cache_control(max_age=86400, public=True)
 def guide_example(request, view):
     if view not in View.values:
