@@ -278,7 +278,7 @@ def batches(draw):
     }
 
 
-@settings(max_examples=200, database=None)
+@settings(max_examples=100, database=None)
 @given(batch=batches())
 def test_bud_never_exceeds_the_table_limit_or_any_component_expiry(batch):
     result = beyond_use_date(**batch)
@@ -294,7 +294,7 @@ def test_bud_never_exceeds_the_table_limit_or_any_component_expiry(batch):
     assert (result.date - made).days + shift == result.days
 
 
-@settings(max_examples=200, database=None)
+@settings(max_examples=100, database=None)
 @given(batch=batches(), limit=st.integers(1, 200))
 def test_pharmacist_limit_only_ever_shortens_the_bud(batch, limit):
     without = beyond_use_date(**batch)

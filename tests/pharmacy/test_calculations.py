@@ -303,7 +303,7 @@ strengths = st.decimals(min_value=D("0.01"), max_value=D(5), places=2)
 grams = st.decimals(min_value=D("0.5"), max_value=D(5000), places=3)
 assays = st.decimals(min_value=D(80), max_value=D(100), places=1)
 factors = st.decimals(min_value=D(1), max_value=D("1.5"), places=4)
-fast = settings(max_examples=150, database=None)
+fast = settings(max_examples=100, database=None)
 
 
 @st.composite

@@ -24,7 +24,7 @@ from scarrx.treatment.supply import (
 from scarrx.values import InputError
 
 JAN = [None] + [date(2026, 1, day) for day in range(1, 32)]  # JAN[5] is 5 January
-fast = settings(max_examples=200, database=None)
+fast = settings(max_examples=100, database=None)
 
 
 def refused(field, call, *args, **kwargs):
