@@ -10,6 +10,7 @@ from scarrx.values import (
     calendar_date,
     decimal_input,
     grams_text,
+    items_of,
     number_text,
     positive_decimal,
     required_text,
@@ -70,3 +71,11 @@ def test_numbers_and_grams_as_written_on_a_record():
     ]
     assert grams_text(Decimal("0.3")) == "0.300 g"
     assert grams_text(Decimal("0.0345")) == "0.035 g"
+
+
+def test_a_list_of_items_names_the_wrong_item_by_index():
+    assert items_of((date(2026, 1, 1),), "days", date, "a date") == [date(2026, 1, 1)]
+    for value, field in [("abc", "days"), (None, "days"), ([date(2026, 1, 1), 3], "days[1]")]:
+        with pytest.raises(InputError) as caught:
+            items_of(value, "days", date, "a date")
+        assert caught.value.field == field

@@ -7,14 +7,17 @@ No Django here. ``InputError.field`` names the input at fault, as the caller spe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 __all__ = [
     "InputError",
     "calendar_date",
     "decimal_input",
     "grams_text",
+    "items_of",
     "number_text",
     "positive_decimal",
     "required_text",
@@ -22,6 +25,7 @@ __all__ = [
 ]
 
 DISPLAY_GRAMS = Decimal("0.001")
+T = TypeVar("T")
 
 
 class InputError(ValueError):
@@ -84,6 +88,20 @@ def calendar_date(value: object, field: str) -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise InputError(field, f"must be a calendar date, not {value!r}")
     return value
+
+
+def items_of(value: object, field: str, kind: type[T], what: str) -> list[T]:
+    """A list of ``kind`` items: a sequence (not a string) whose every item is one.
+
+    ``what`` says what an item is, for the message (``"a fill (date and days supply)"``);
+    a wrong item is named by its index, ``fills[2]``.
+    """
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise InputError(field, f"must be a list, each item {what}")
+    for index, item in enumerate(value):
+        if not isinstance(item, kind):
+            raise InputError(f"{field}[{index}]", f"must be {what}")
+    return list(value)
 
 
 def number_text(number: Decimal) -> str:

@@ -22,6 +22,7 @@ from scarrx.pharmacy.bud import (
     water_activity_from_components,
 )
 from scarrx.values import InputError
+from tests.refusals import refused as refused_by
 
 AQUEOUS, NON_AQUEOUS = WaterActivity.AQUEOUS, WaterActivity.NON_AQUEOUS
 FAR = date(2030, 1, 1)
@@ -39,10 +40,7 @@ def bud(**given):
 
 
 def refused(field, **given):
-    with pytest.raises(InputError) as caught:
-        bud(**given)
-    assert caught.value.field == field
-    return caught.value.message
+    return refused_by(field, bud, **given)
 
 
 def test_14_day_bud_for_a_batch_made_1_january_is_14_january():

@@ -21,17 +21,10 @@ from scarrx.pharmacy.calculations import (
     minimum_weighable_quantity,
     salt_to_base_factor,
 )
-from scarrx.values import InputError
+from tests.refusals import refused
 
 SCAR_GEL = [Component("pentoxifylline", D(1)), Component("tranexamic acid", D(3))]
 SILICONE = "silicone gel base"
-
-
-def refused(field, call, *args, **kwargs):
-    with pytest.raises(InputError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.field == field
-    return caught.value.message
 
 
 def test_30_g_pentoxifylline_and_tranexamic_acid_in_silicone_base():

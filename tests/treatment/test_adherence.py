@@ -21,20 +21,14 @@ from scarrx.treatment.adherence import (
     schedule,
 )
 from scarrx.treatment.supply import Fill
-from scarrx.values import InputError
+from tests.refusals import refused
+from tests.treatment.strategies import fills
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
 TWICE_DAILY = {"morning": time(8), "evening": time(20)}
 fast = settings(max_examples=100, database=None, deadline=None)
-
-
-def refused(field, call, *args, **kwargs):
-    with pytest.raises(InputError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.field == field
-    return caught.value.message
 
 
 def at(zone, *parts):
@@ -328,19 +322,9 @@ def test_each_scheduled_local_time_occurs_exactly_once_per_day_across_changes(pl
                 assert slot.local.time() == slot.time
 
 
-fills = st.lists(
-    st.builds(
-        Fill,
-        st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)),
-        st.integers(1, 60),
-    ),
-    max_size=10,
-)
-
-
 @fast
 @given(
-    fills=fills,
+    fills=fills(),
     start=st.dates(min_value=date(2025, 12, 1), max_value=date(2026, 12, 31)),
     length=st.integers(0, 400),
 )

@@ -21,17 +21,11 @@ from scarrx.treatment.supply import (
     runs_out_on,
     supply_timeline,
 )
-from scarrx.values import InputError
+from tests.refusals import refused
+from tests.treatment.strategies import fills
 
 JAN = [None] + [date(2026, 1, day) for day in range(1, 32)]  # JAN[5] is 5 January
 fast = settings(max_examples=100, database=None)
-
-
-def refused(field, call, *args, **kwargs):
-    with pytest.raises(InputError) as caught:
-        call(*args, **kwargs)
-    assert caught.value.field == field
-    return caught.value.message
 
 
 def test_30_g_to_face_and_neck_twice_daily_lasts_12_days():
@@ -203,19 +197,8 @@ def test_days_supply_is_the_whole_days_the_grams_last(grams, area, times):
     assert days * per_day <= grams < (days + 1) * per_day
 
 
-fills = st.lists(
-    st.builds(
-        Fill,
-        st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)),
-        st.integers(1, 60),
-    ),
-    min_size=1,
-    max_size=12,
-)
-
-
 @fast
-@given(fills=fills)
+@given(fills=fills(min_size=1))
 def test_carrying_overlap_forward_never_loses_supply(fills):
     spans = supply_timeline(fills)
     assert sum((s.last_day - s.first_day).days + 1 for s in spans) == sum(

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from scarrx.values import InputError, calendar_date, required_text, whole_number
+from scarrx.values import InputError, calendar_date, items_of, required_text, whole_number
 
 __all__ = [
     "MAX_BUD_DAYS",
@@ -172,12 +172,11 @@ def _days_until(start: dt.date, end: dt.date, counting: DayCounting) -> int:
 
 
 def _checked_lots(lots: Sequence[ComponentLot], compounded_on: dt.date) -> list[ComponentLot]:
-    if isinstance(lots, str | bytes) or not isinstance(lots, Sequence) or not lots:
+    checked = items_of(lots, "lots", ComponentLot, "a component lot (name, lot, expiry date)")
+    if not checked:
         raise InputError("lots", "list the lot of every component used")
-    for index, lot in enumerate(lots):
+    for index, lot in enumerate(checked):
         field = f"lots[{index}]"
-        if not isinstance(lot, ComponentLot):
-            raise InputError(field, "must be a component lot (name, lot number, expiry date)")
         required_text(lot.name, f"{field}.name")
         required_text(lot.lot_number, f"{field}.lot_number")
         expiry = calendar_date(lot.expiry_date, f"{field}.expiry_date")
@@ -187,7 +186,7 @@ def _checked_lots(lots: Sequence[ComponentLot], compounded_on: dt.date) -> list[
                 f"{lot.name} lot {lot.lot_number} expired on {expiry}, before the compounding "
                 f"date {compounded_on}; it cannot be used",
             )
-    return list(lots)
+    return checked
 
 
 def _rule_days(

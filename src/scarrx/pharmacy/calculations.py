@@ -30,6 +30,7 @@ from scarrx.values import (
     InputError,
     decimal_input,
     grams_text,
+    items_of,
     number_text,
     positive_decimal,
     required_text,
@@ -200,16 +201,13 @@ class BatchCalculation:
 def _checked_components(
     components: Sequence[Component], base: str | None
 ) -> tuple[list[Component], list[Decimal]]:
-    if isinstance(components, str | bytes) or not isinstance(components, Sequence):
-        raise InputError("components", "must be a list of components")
-    if not components and base is None:
+    given = items_of(components, "components", Component, "a component (name and strength)")
+    if not given and base is None:
         raise InputError("components", "list at least one component, or a base")
     names = set() if base is None else {base}
     checked, factors = [], []
-    for index, component in enumerate(components):
+    for index, component in enumerate(given):
         field = f"components[{index}]"
-        if not isinstance(component, Component):
-            raise InputError(field, "must be a component (name and strength)")
         name = required_text(component.name, f"{field}.name")
         if name in names:
             raise InputError(f"{field}.name", f"{name} is listed twice")

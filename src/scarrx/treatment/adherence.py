@@ -34,7 +34,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scarrx.treatment.supply import Fill, supply_timeline
-from scarrx.values import InputError, calendar_date, required_text, whole_number
+from scarrx.values import InputError, calendar_date, items_of, required_text, whole_number
 
 __all__ = [
     "ADHERENT_THRESHOLD",
@@ -266,13 +266,9 @@ class DoseAdherence:
 
 
 def _checked_logs(logs: Sequence[Logged], names: set[str]) -> list[tuple[datetime, Logged]]:
-    if isinstance(logs, str | bytes) or not isinstance(logs, Sequence):
-        raise InputError("logs", "must be a list of logged applications")
     checked = []
-    for index, log in enumerate(logs):
+    for index, log in enumerate(items_of(logs, "logs", Logged, "a logged application")):
         field = f"logs[{index}]"
-        if not isinstance(log, Logged):
-            raise InputError(field, "must be a logged application")
         if not isinstance(log.at, datetime) or log.at.utcoffset() is None:
             raise InputError(f"{field}.at", "must be a date and time with its time zone")
         if log.slot is not None and log.slot not in names:
@@ -347,11 +343,7 @@ def dose_adherence(
     count nowhere. A slot counts once, so no figure goes above 100 %. Skips are reported
     apart and are not applications.
     """
-    if isinstance(slots, str | bytes) or not isinstance(slots, Sequence):
-        raise InputError("slots", "must be the course's scheduled slots")
-    for index, slot in enumerate(slots):
-        if not isinstance(slot, Slot):
-            raise InputError(f"slots[{index}]", "must be a scheduled slot")
+    slots = items_of(slots, "slots", Slot, "a scheduled slot of the course")
     if not isinstance(window, timedelta) or not timedelta(0) < window <= MAX_WINDOW:
         raise InputError("window", "must be more than 0 and at most 12 hours either side")
     closes_by = None

@@ -30,6 +30,7 @@ from scarrx.values import (
     InputError,
     calendar_date,
     grams_text,
+    items_of,
     number_text,
     positive_decimal,
     whole_number,
@@ -162,15 +163,12 @@ class CoveredSpan:
 
 
 def _checked_fills(fills: Sequence[Fill]) -> list[Fill]:
-    if isinstance(fills, str | bytes) or not isinstance(fills, Sequence):
-        raise InputError("fills", "must be a list of fills")
-    for index, fill in enumerate(fills):
+    checked = items_of(fills, "fills", Fill, "a fill (date and days supply)")
+    for index, fill in enumerate(checked):
         field = f"fills[{index}]"
-        if not isinstance(fill, Fill):
-            raise InputError(field, "must be a fill (date and days supply)")
         calendar_date(fill.filled_on, f"{field}.filled_on")
         whole_number(fill.days_supply, f"{field}.days_supply", 1)
-    return sorted(fills, key=lambda fill: fill.filled_on)  # stable: same-day fills keep order
+    return sorted(checked, key=lambda fill: fill.filled_on)  # stable: same-day fills keep order
 
 
 def supply_timeline(fills: Sequence[Fill]) -> tuple[CoveredSpan, ...]:
