@@ -203,8 +203,8 @@ def refill_due(fills: Sequence[Fill], *, lead_days: int = 0) -> date:
     """When the next refill is due: the day the supply runs out, less ``lead_days``, and
     never before the latest fill.
 
-    Source: clinical.md §6 and the issue's "refill due date = when supply runs out, less a
-    configurable lead time". 12 days filled on 1 January, lead time 3 days → 10 January.
+    Source: clinical.md §6 (days supply, overlap carried forward); the lead time is a
+    pharmacy setting. 12 days filled on 1 January, lead time 3 days → 10 January.
     """
     lead = whole_number(lead_days, "lead_days", 0)
     out = runs_out_on(fills)
