@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "scarrx.patients",
     "scarrx.assessments",
     "scarrx.photos",
+    "scarrx.pharmacy",
     "scarrx.portal",
     "scarrx.demo",
 ]
@@ -245,6 +246,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("SCARRX_LOG_LEVEL", "INFO")},
+    # WeasyPrint narrates every label it draws at INFO; only its warnings matter.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

@@ -1,0 +1,166 @@
+"""Reads of the pharmacy: the lot picker, the genealogy behind a recall, and reports.
+
+The genealogy is one indexed recursive query (`trace`): the batches a component lot went
+into, the batches made from those batches, and so on; then the patients reached, by each
+path in `PATIENT_PATHS`. It never scans the weighings: it walks the (lot, batch) and
+(source batch, batch) indexes from the one lot or batch recalled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import connection
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum
+from django.utils import timezone
+
+from scarrx.pharmacy.models import (
+    Batch,
+    BatchStatus,
+    Ingredient,
+    IngredientLot,
+    Preparation,
+    Weighing,
+)
+
+
+def usable_lots(ingredient: Ingredient, on: date | None = None) -> QuerySet[IngredientLot]:
+    """Lots that may be weighed today, first expiry first out (FEFO)."""
+    on = on or timezone.localdate()
+    return IngredientLot.objects.filter(
+        ingredient=ingredient, expiry_date__gte=on, recalled_at__isnull=True, on_hand_g__gt=0
+    ).order_by("expiry_date", "received_on", "pk")
+
+
+def usable_stock_batches(ingredient: Ingredient, on: date | None = None) -> QuerySet[Batch]:
+    """Released stock batches that yield this ingredient, earliest BUD first."""
+    on = on or timezone.localdate()
+    return Batch.objects.filter(
+        formulation__produces=ingredient, status=BatchStatus.RELEASED, bud__gte=on
+    ).order_by("bud", "pk")
+
+
+def find_source(ingredient: Ingredient, lot_number: str):
+    """(lot, None) or (None, batch) with this lot number for the ingredient, whatever
+    its state, so the caller can say why it cannot be used; (None, None) if unknown."""
+    lot = IngredientLot.objects.filter(ingredient=ingredient, lot_number=lot_number).first()
+    if lot is None:
+        lot = IngredientLot.objects.filter(
+            ingredient=ingredient, lot_number__iexact=lot_number
+        ).first()
+    if lot is not None:
+        return lot, None
+    batch = Batch.objects.filter(
+        formulation__produces=ingredient, lot_number__iexact=lot_number
+    ).first()
+    return None, batch
+
+
+# --- genealogy ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    batch_ids: list[int]
+    patient_ids: list[int]
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _reached_cte() -> str:
+    """Every batch reached from the seed: made from the lot (or the batch itself), then
+    made from a batch already reached. UNION drops repeats, so it ends."""
+    weighing = _table(Weighing)
+    # Table names come from the models, values are parameters: nothing of a user's is spliced.
+    return (
+        "WITH RECURSIVE reached(id) AS ("  # noqa: S608
+        f" SELECT batch_id FROM {weighing} WHERE lot_id = %s"
+        " UNION SELECT CAST(%s AS BIGINT) WHERE %s IS NOT NULL"
+        f" UNION SELECT w.batch_id FROM {weighing} w JOIN reached r ON w.source_batch_id = r.id"
+        ")"
+    )
+
+
+def _preparation_path() -> str:
+    return (
+        "SELECT b.id, p.patient_id FROM reached r"  # noqa: S608
+        f" JOIN {_table(Batch)} b ON b.id = r.id"
+        f" LEFT JOIN {_table(Preparation)} p ON p.id = b.preparation_id"
+    )
+
+
+# Each path selects (batch id, patient id or NULL) from `reached`. The treatment course
+# adds its fills here: "SELECT f.batch_id, f.patient_id FROM reached r JOIN <fill> f ON
+# f.batch_id = r.id", so a stock batch's patients come through the fills made from it.
+PATIENT_PATHS = [_preparation_path]
+
+
+def trace(*, lot: IngredientLot | None = None, batch: Batch | None = None) -> Reach:
+    """Every batch and patient a component lot or a batch reached, in one query."""
+    lot_id = lot.pk if lot is not None else None
+    batch_id = batch.pk if batch is not None else None
+    union = " UNION ".join(path() for path in PATIENT_PATHS)
+    sql = f"{_reached_cte()} {union}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lot_id, batch_id, batch_id])
+        rows = cursor.fetchall()
+    batches = sorted({b for b, _ in rows})
+    patients = sorted({p for _, p in rows if p is not None})
+    return Reach(batches, patients)
+
+
+def lot_genealogy(batch: Batch) -> list[Weighing]:
+    """Where a batch's components came from (the other direction), for its record."""
+    return list(
+        batch.weighings.filter(is_current=True).select_related(
+            "component__ingredient", "lot", "source_batch", "balance", "weighed_by"
+        )
+    )
+
+
+# --- reports ----------------------------------------------------------------------------
+
+
+def batches_between(start: date, end: date, status: str = "") -> QuerySet[Batch]:
+    batches = Batch.objects.filter(compounded_on__range=(start, end))
+    if status:
+        batches = batches.filter(status=status)
+    return batches.select_related("preparation__patient", "formulation", "compounded_by")
+
+
+def lots_expiring(within_days: int, on: date | None = None) -> QuerySet[IngredientLot]:
+    on = on or timezone.localdate()
+    return (
+        IngredientLot.objects.filter(
+            expiry_date__lte=on + timedelta(days=within_days), recalled_at__isnull=True
+        )
+        .filter(Q(on_hand_g__gt=0))
+        .select_related("ingredient")
+        .order_by("expiry_date", "pk")
+    )
+
+
+def ingredient_usage(start: date, end: date) -> list[dict]:
+    """Grams of each ingredient weighed into batches compounded between two dates."""
+    rows = (
+        Weighing.objects.filter(is_current=True, batch__compounded_on__range=(start, end))
+        .values("component__ingredient__name")
+        .annotate(
+            grams=Sum("actual_g", output_field=DecimalField(max_digits=20, decimal_places=9)),
+            batches=Count("batch", distinct=True),
+            lots=Count("lot", distinct=True),
+        )
+        .order_by("component__ingredient__name")
+    )
+    return [
+        {
+            "ingredient": r["component__ingredient__name"],
+            "grams": r["grams"],
+            "batches": r["batches"],
+            "lots": r["lots"],
+        }
+        for r in rows
+    ]
