@@ -17,6 +17,11 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = list(sys.argv if argv is None else argv)
     argv[0] = "scarrx"
+    if argv[1:2] == ["photo"]:
+        # Pure imaging: no Django (0.34 s to start) for a researcher's batch of photos.
+        from scarrx.imaging.cli import main as photo
+
+        sys.exit(photo(argv[2:]))
     try:
         execute_from_command_line(argv)
     except ImproperlyConfigured as exc:
