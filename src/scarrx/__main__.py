@@ -11,10 +11,6 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scarrx.settings")
-    from django.core.exceptions import ImproperlyConfigured
-    from django.core.management import execute_from_command_line
-
     argv = list(sys.argv if argv is None else argv)
     argv[0] = "scarrx"
     if argv[1:2] == ["photo"]:
@@ -22,6 +18,10 @@ def main(argv: list[str] | None = None) -> None:
         from scarrx.imaging.cli import main as photo
 
         sys.exit(photo(argv[2:]))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scarrx.settings")
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
+
     try:
         execute_from_command_line(argv)
     except ImproperlyConfigured as exc:
