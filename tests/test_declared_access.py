@@ -44,6 +44,7 @@ from tests.conftest import BASELINE, client_for, fast_and_private, make_user, mo
 from tests.photos.conftest import BASELINE_TAKEN, FOLLOW_UP_TAKEN
 from tests.photos.conftest import baseline_phantom as baseline_phantom  # noqa: F401
 from tests.photos.conftest import followup_phantom as followup_phantom  # noqa: F401
+from tests.treatment.course import whole_course
 
 ROUTES = console_routes() + api_routes()
 
@@ -125,6 +126,14 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory, baseline_phantom
             taken_at=FOLLOW_UP_TAKEN,
         )
         compared = photos.carry_over(followup, actor=pharmacist)
+        patient.refresh_from_db()
+        course = whole_course(
+            patient=patient,
+            pharmacist=pharmacist,
+            technician=technician,
+            prescriber=prescriber,
+            approver=make_user("pia", "pharmacist"),
+        )
         params = {
             "patient_id": patient.public_id,
             "assessment_id": baseline.public_id,
@@ -132,6 +141,10 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory, baseline_phantom
             "measurement_id": compared.public_id,
             "which": "baseline",
             "view": "front",
+            "prescription_id": course["prescription_id"],
+            "fill_id": course["fill_id"],
+            "side_effect_id": course["side_effect_id"],
+            "token": course["token"],
         }
         missing = {k: uuid.uuid4() if isinstance(v, uuid.UUID) else v for k, v in params.items()}
         yield World(cast, patient, params, missing, private)

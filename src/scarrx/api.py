@@ -166,12 +166,14 @@ def _mount() -> None:
     from scarrx.patients.api import router as patients
     from scarrx.photos.api import router as photos
     from scarrx.portal.api import router as portal
+    from scarrx.treatment.api import router as treatment
 
     api.add_router("/patients", patients)
     api.add_router("/", assessments)
     api.add_router("/", photos)
     api.add_router("/audit", audit)
     api.add_router("/", staff)
+    api.add_router("/", treatment)
     api.add_router("/portal", portal, auth=auth_for(PORTAL))
 
 

@@ -27,6 +27,7 @@ CONTRIBUTORS = (
     "scarrx.patients.contribution",
     "scarrx.assessments.contribution",
     "scarrx.photos.contribution",
+    "scarrx.treatment.contribution",
 )
 
 STAFF = "staff"
@@ -56,6 +57,10 @@ KINDS = {
     "assessment": "Assessments",
     "photo": "Photos",
     "measurement": "Measurements",
+    "prescription": "Prescriptions",
+    "fill": "Fills",
+    "applications": "Applications (a week a row)",
+    "side_effect": "Side effects",
 }
 
 

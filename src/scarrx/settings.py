@@ -89,6 +89,9 @@ def sqlite_database(path: Path) -> dict:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
+        # Tests on a file, not in memory: threads (concurrent retries) then wait for the
+        # write lock as the server's would, instead of failing at once on a shared cache.
+        "TEST": {"NAME": str(path.with_name(f"test-{path.stem}.sqlite3"))},
     }
 
 
@@ -156,7 +159,10 @@ INSTALLED_APPS = [
     "scarrx.assessments",
     "scarrx.photos",
     "scarrx.pharmacy",
+    "scarrx.treatment",
     "scarrx.portal",
+    "django_tasks",
+    "django_tasks_db",
     "scarrx.demo",
 ]
 
@@ -271,6 +277,40 @@ LOGGING = {
     # WeasyPrint narrates every label it draws at INFO; only its warnings matter.
     "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }
+
+# The treatment course (issue 10). Refills are due this many days before the supply runs
+# out; an application may be logged up to LOG_WINDOW_DAYS after it was applied, and counts
+# for a slot within ADHERENCE_WINDOW_HOURS either side of its scheduled time.
+REFILL_LEAD_DAYS = envint("SCARRX_REFILL_LEAD_DAYS", 5)
+LOG_WINDOW_DAYS = envint("SCARRX_LOG_WINDOW_DAYS", 3, minimum=1)
+ADHERENCE_WINDOW_HOURS = envint("SCARRX_ADHERENCE_WINDOW_HOURS", 4, minimum=1)
+if ADHERENCE_WINDOW_HOURS > 12:
+    raise ImproperlyConfigured("SCARRX_ADHERENCE_WINDOW_HOURS must be at most 12")
+
+# Background work (reminders, the daily adherence standings): django-tasks with its
+# database backend; `scarrx worker` runs it. SCARRX_TASKS=immediate runs each task at once
+# in the caller instead (the tests, a one-process demo).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if env("SCARRX_TASKS") == "immediate"
+        else "django_tasks_db.DatabaseBackend"
+    }
+}
+# E-mail reminders: printed to the console unless an SMTP host is set.
+EMAIL_HOST = env("SCARRX_EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = envint("SCARRX_EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env("SCARRX_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env("SCARRX_EMAIL_PASSWORD")
+EMAIL_USE_TLS = envbool("SCARRX_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = env("SCARRX_EMAIL_FROM", "reminders@scarrx.invalid")
+# Links in e-mails and the calendar feed: where patients reach the portal.
+SITE_URL = env("SCARRX_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500

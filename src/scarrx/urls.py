@@ -2,9 +2,8 @@
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import TemplateView
 
-from scarrx.access import portal, public, signed_in
+from scarrx.access import public, signed_in
 from scarrx.accounts.views import LoginView, home
 from scarrx.api import api
 
@@ -28,11 +27,8 @@ urlpatterns = [
         ),
         name="password_change_done",
     ),
-    path(
-        "portal/",
-        portal(TemplateView.as_view(template_name="accounts/portal_pending.html")),
-        name="portal-pending",
-    ),
+    path("portal/", include("scarrx.portal.urls")),
+    path("", include("scarrx.treatment.urls")),
     path("patients/", include("scarrx.patients.urls")),
     path("", include("scarrx.assessments.urls")),
     path("", include("scarrx.photos.urls")),

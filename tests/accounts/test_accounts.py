@@ -48,14 +48,14 @@ def signed_in(client: Client) -> bool:
 # --- Signing in ---------------------------------------------------------------------------
 
 
-def test_pharmacist_signs_in_and_lands_on_the_patient_list(pharmacist):
+def test_pharmacist_signs_in_and_lands_on_the_worklist(pharmacist):
     client = Client()
 
     response = sign_in(client, "phil", PASSWORD)
 
     assert response.status_code == 302
     assert signed_in(client)
-    assert client.get("/").url == "/patients/"
+    assert client.get("/").url == "/worklist/"
 
 
 def test_sign_in_returns_to_the_page_asked_for(pharmacist):
@@ -68,7 +68,7 @@ def test_sign_in_returns_to_the_page_asked_for(pharmacist):
     assert response.url == "/patients/?q=ada"
 
 
-def test_a_patient_signing_in_is_sent_to_the_portal_notice(patient):
+def test_a_patient_signing_in_is_sent_to_the_portal(patient):
     client = Client()
     sign_in(client, "ada", PASSWORD)
 
@@ -304,7 +304,12 @@ def test_roles_are_resynced_when_someone_edits_a_group(roles):
     sync_roles()
 
     assert granted("pharmacist") == ROLE_PERMISSIONS["pharmacist"]
-    assert granted("patient") == set()
+    # A patient holds only what the portal lets them do with their own course.
+    assert granted("patient") == {
+        "treatment.add_application",
+        "treatment.add_sideeffect",
+        "treatment.pause_prescription",
+    }
 
 
 def test_roles_are_resynced_after_every_migrate(roles):

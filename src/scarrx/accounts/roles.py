@@ -52,6 +52,16 @@ class Perm(StrEnum):
     RECALL = "pharmacy.add_recall"
     CHANGE_LABEL_TEMPLATE = "pharmacy.add_labeltemplate"
     CHANGE_PHARMACY_SETTINGS = "pharmacy.add_pharmacysettings"
+    # treatment: the course (prescriptions, fills, applications, side effects, follow-ups)
+    VIEW_COURSE = "treatment.view_prescription"
+    PRESCRIBE = "treatment.add_prescription"
+    CHANGE_COURSE = "treatment.change_prescription"  # hold, resume, stop, complete
+    PAUSE_OWN_COURSE = "treatment.pause_prescription"  # a patient's own hold, resume, stop
+    DISPENSE = "treatment.add_fill"
+    VERIFY_FILL = "treatment.verify_fill"
+    LOG_APPLICATION = "treatment.add_application"
+    REPORT_SIDE_EFFECT = "treatment.add_sideeffect"
+    REVIEW_SIDE_EFFECT = "treatment.review_sideeffect"
 
 
 ROLE_PERMISSIONS: dict[str, set[Perm]] = {
@@ -74,6 +84,11 @@ ROLE_PERMISSIONS: dict[str, set[Perm]] = {
         Perm.COMPOUND,
         Perm.QUARANTINE_BATCH,
         Perm.VIEW_RECALL,
+        # dispenses and logs for patients; a pharmacist verifies each fill
+        Perm.VIEW_COURSE,
+        Perm.DISPENSE,
+        Perm.LOG_APPLICATION,
+        Perm.REPORT_SIDE_EFFECT,
     },
     PRESCRIBER: {
         Perm.VIEW_PATIENT,
@@ -88,8 +103,16 @@ ROLE_PERMISSIONS: dict[str, set[Perm]] = {
         Perm.VIEW_PREPARATION,
         Perm.ADD_PREPARATION,
         Perm.VIEW_BATCH,
+        # writes and changes their own patients' prescriptions
+        Perm.VIEW_COURSE,
+        Perm.PRESCRIBE,
+        Perm.CHANGE_COURSE,
+        Perm.REPORT_SIDE_EFFECT,
     },
-    PATIENT: set(),
+    # Through the portal, their own course only (scoped by scarrx.access): log each
+    # application, report a side effect, and pause or stop their own refills (no
+    # surprise renewals, issue 10 part 9).
+    PATIENT: {Perm.LOG_APPLICATION, Perm.REPORT_SIDE_EFFECT, Perm.PAUSE_OWN_COURSE},
 }
 
 

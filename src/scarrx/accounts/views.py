@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 
 from scarrx.access import signed_in
 from scarrx.accounts import services
-from scarrx.accounts.roles import PATIENT, role_of
+from scarrx.accounts.roles import PATIENT, Perm, role_of
 from scarrx.audit.services import client_ip
 
 
@@ -42,8 +42,9 @@ class LoginView(auth_views.LoginView):
 def home(request):
     role = role_of(request.user)
     if role == PATIENT:
-        # The patient portal arrives with a later issue; until then a patient sees a notice.
-        return redirect("portal-pending")
+        return redirect("portal-today")
     if role is None:
         return render(request, "accounts/no_role.html", status=403)
+    if request.user.has_perm(Perm.VIEW_COURSE):
+        return redirect("worklist")  # the staff home page: what needs doing
     return redirect("patient-list")

@@ -56,6 +56,16 @@ CHANGES: dict[str, str] = {
     "batch.reworked": "Batch sent back for rework",
     "recall.made": "Recall",
     "label.template_changed": "Label template changed",
+    # treatment course (applications are rows of their own, not change records: see
+    # docs/audit.md)
+    "prescription.written": "Prescription written",
+    "prescription.status_changed": "Course status changed",
+    "fill.dispensed": "Fill dispensed",
+    "fill.verified": "Fill verified",
+    "side_effect.reported": "Side effect reported",
+    "side_effect.reviewed": "Side effect reviewed",
+    "calendar.link_made": "Calendar address made",
+    "calendar.link_revoked": "Calendar address revoked",
 }
 
 # Console pages (by URL name) that show patient data.
@@ -100,6 +110,25 @@ READS: dict[str, str] = {
     "recall-detail": "Recall and its reach",
     "recall-new": "Recall form",
     "pharmacy-report": "Pharmacy report",
+    "worklist": "Worklist",
+    "prescription-new": "New prescription form",
+    "prescription-detail": "Course (prescription)",
+    "prescription-status": "Course status form",
+    "application-new": "Application logged for the patient",
+    "fill-new": "Dispensing form",
+    "fill-detail": "Fill",
+    "fill-verify": "Fill verification",
+    "fill-label": "Prescription label",
+    "side-effect-new": "Side effect form",
+    "side-effect-detail": "Side effect and its review",
+    "side-effect-review": "Side effect review form",
+    "portal-today": "Portal: today's applications",
+    "portal-log": "Portal: application logged",
+    "portal-course": "Portal: my course and refills",
+    "portal-course-status": "Portal: course paused or stopped",
+    "portal-side-effect": "Portal: side effect report",
+    "portal-calendar": "Portal: calendar address",
+    "calendar-feed": "Calendar feed (the patient's calendar app)",
 }
 
 

@@ -59,6 +59,9 @@ class PatientIn(Schema):
     phone: str = ""
     email: str = ""
     address: str = ""
+    time_zone: str = Field(
+        "", description="IANA zone, e.g. America/Chicago; blank for the pharmacy's"
+    )
     guardian_name: str = ""
     guardian_relationship: str = ""
     fitzpatrick: StrictInt = Field(..., description="Self-reported phototype I–VI as 1–6")
@@ -105,6 +108,7 @@ class PatientOut(PatientSummary):
     phone: str
     email: str
     address: str
+    time_zone: str
     guardian_name: str
     guardian_relationship: str
     pregnancy_status: str

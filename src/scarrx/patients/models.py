@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from scarrx.records import NeverDeleted
+
+
+def valid_time_zone(name: str) -> None:
+    if not name:
+        return
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"{name!r} is not a known time zone: use a name such as America/Chicago."
+        ) from None
 
 
 class Sex(models.TextChoices):
@@ -81,6 +94,14 @@ class Patient(NeverDeleted):
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
+    # Where the patient lives their day: the course's wall-clock times are read here.
+    # Blank means the pharmacy's own zone (settings.TIME_ZONE).
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[valid_time_zone],
+        help_text="Blank for the pharmacy's own time zone.",
+    )
     guardian_name = models.CharField(max_length=200, blank=True)
     guardian_relationship = models.CharField(max_length=60, blank=True)
 
@@ -126,6 +147,11 @@ class Patient(NeverDeleted):
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.record_number})"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The patient's time zone: their own, else the pharmacy's."""
+        return ZoneInfo(self.time_zone or settings.TIME_ZONE)
 
     @property
     def full_name(self) -> str:

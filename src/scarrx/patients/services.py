@@ -31,6 +31,7 @@ EDITABLE_FIELDS = (
     "phone",
     "email",
     "address",
+    "time_zone",
     "guardian_name",
     "guardian_relationship",
     "fitzpatrick",

@@ -1,0 +1,322 @@
+"""Logged applications (and skips), idempotent by the client's key, and the adherence
+standing the worklist reads.
+
+No ChangeRecord per application (docs/audit.md): a twice-daily course makes 360 of them,
+and the row itself is the record (who, when, how; never changed or deleted). The patient
+file summarises them per week.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from scarrx.access import require
+from scarrx.accounts.roles import Perm
+from scarrx.body import Site
+from scarrx.pharmacy.services.common import _inputs
+from scarrx.treatment import adherence
+from scarrx.treatment.models import Application, CourseStatus, Prescription, SkipReason, Via
+
+CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock a little ahead is not "the future"
+RECENT_DAYS = 14  # the worklist's adherence window: the 14 whole days before today
+
+
+def window() -> timedelta:
+    return timedelta(hours=settings.ADHERENCE_WINDOW_HOURS)
+
+
+def slots_around(prescription: Prescription, on: date) -> list[adherence.Slot]:
+    """The course's scheduled slots from the day before `on` to the day after."""
+    first = max(on - timedelta(days=1), prescription.start_on)
+    last = min(on + timedelta(days=1), prescription.last_day)
+    if last < first:
+        return []
+    offset = (first - prescription.start_on).days
+    slots = adherence.schedule(
+        start=prescription.start_on,
+        days=offset + (last - first).days + 1,
+        times=prescription.slot_times,
+        zone=prescription.patient.zone,
+    )
+    return [s for s in slots if s.on >= first]
+
+
+@dataclass(frozen=True)
+class Logged:
+    application: Application
+    created: bool
+
+    @property
+    def counted(self) -> bool:
+        return bool(self.application.slot) and not self.application.skipped
+
+
+def _key(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError({"key": "Send a new random UUID with each application."}) from None
+
+
+def _when(applied_at, prescription: Prescription) -> datetime:
+    now = timezone.now()
+    at = applied_at or now
+    if not isinstance(at, datetime) or timezone.is_naive(at):
+        raise ValidationError({"applied_at": "Give the date and time with its time zone."})
+    if at > now + CLOCK_SKEW:
+        raise ValidationError({"applied_at": "An application cannot be logged in the future."})
+    days = settings.LOG_WINDOW_DAYS
+    if at < now - timedelta(days=days):
+        raise ValidationError(
+            {"applied_at": f"Applications are logged within {days} days: this is too long ago."}
+        )
+    local = at.astimezone(prescription.patient.zone).date()
+    if local < prescription.start_on:
+        raise ValidationError(
+            {"applied_at": f"The course starts on {prescription.start_on:%-d %b %Y}."}
+        )
+    if local > prescription.last_day + timedelta(days=1):
+        raise ValidationError(
+            {"applied_at": f"The course ended on {prescription.last_day:%-d %b %Y}."}
+        )
+    return at
+
+
+def _slot_for(prescription: Prescription, at: datetime, named: str, skipped: bool):
+    """The slot this log satisfies by the adherence module's rule (the nearest free slot
+    whose window holds it, of the named slot if any), or None."""
+    local = at.astimezone(prescription.patient.zone).date()
+    candidates = slots_around(prescription, local)
+    taken = set(
+        prescription.applications.filter(
+            slot_on__range=(local - timedelta(days=1), local + timedelta(days=1))
+        )
+        .exclude(slot="")
+        .values_list("slot_on", "slot")
+    )
+    free = [s for s in candidates if (s.on, s.name) not in taken]
+    if not free:
+        return None
+    with _inputs():
+        found = adherence.dose_adherence(
+            free, [adherence.Logged(at, named or None, skipped)], window=window()
+        )
+    return next((o.slot for o in found.slots if o.logged is not None), None)
+
+
+def _sites(raw) -> list[str]:
+    sites = list(dict.fromkeys(raw or []))
+    if any(s not in Site.values for s in sites):
+        raise ValidationError({"sites": f"Choose from: {', '.join(Site.values)}."})
+    return sites
+
+
+def _skip(skipped: bool, reason: str, named: str, on) -> str:
+    if not skipped:
+        if reason:
+            raise ValidationError({"skip_reason": "Only a skip has a reason."})
+        return ""
+    if reason not in SkipReason.values:
+        raise ValidationError({"skip_reason": f"Choose from: {', '.join(SkipReason.values)}."})
+    if not named or on is None:
+        raise ValidationError({"slot": "Say which application was skipped, and on which day."})
+    return reason
+
+
+def _skip_instant(prescription: Prescription, named: str, on: date) -> datetime:
+    for slot in slots_around(prescription, on):
+        if slot.on == on and slot.name == named:
+            return slot.at
+    raise ValidationError({"on": f"There is no {named} application on {on:%-d %b %Y}."})
+
+
+def _check_course(prescription: Prescription) -> None:
+    status = Prescription.objects.filter(pk=prescription.pk).values_list("status", flat=True)[0]
+    if status in (CourseStatus.STOPPED, CourseStatus.COMPLETED):
+        raise ValidationError({"__all__": f"This course is {CourseStatus(status).label.lower()}."})
+
+
+def record_application(
+    prescription: Prescription,
+    *,
+    actor,
+    key,
+    via: str,
+    applied_at: datetime | None = None,
+    slot: str = "",
+    on: date | None = None,
+    skipped: bool = False,
+    skip_reason: str = "",
+    sites=(),
+    note: str = "",
+) -> Logged:
+    """Log an application of the course (or a skip, with its reason, for a named slot and
+    day). `key` is the client's idempotency key: the same key again returns the row it
+    made, recorded once. Refused in the future, before the course starts, after it ends
+    or longer ago than the log window. An application outside every slot's window is kept
+    but counted nowhere."""
+    require(actor, Perm.LOG_APPLICATION, prescription.patient)
+    key = _key(key)
+    done = prescription.applications.filter(key=key).first()
+    if done is not None:
+        return Logged(done, created=False)
+    _check_course(prescription)
+    named = (slot or "").strip()
+    if named and named not in prescription.slot_times:
+        choices = ", ".join(prescription.slot_times)
+        raise ValidationError({"slot": f"This course's applications are: {choices}."})
+    reason = _skip(skipped, skip_reason, named, on)
+    if skipped:
+        applied_at = _skip_instant(prescription, named, on)
+    at = _when(applied_at, prescription)
+    note = (note or "").strip()
+    if len(note) > 300:
+        raise ValidationError({"note": "At most 300 characters."})
+    row = Application(
+        prescription=prescription,
+        key=key,
+        applied_at=at,
+        skipped=bool(skipped),
+        skip_reason=reason,
+        sites=_sites(sites),
+        note=note,
+        recorded_by=actor,
+        via=via if via in Via.values else Via.API,
+    )
+    return _insert(prescription, row, named)
+
+
+def _insert(prescription: Prescription, row: Application, named: str) -> Logged:
+    """Insert once. A request with the same key that got here first (SQLite: it held the
+    write lock; PostgreSQL: the unique index makes this one wait, then fail) is answered
+    with the row it made; one for a slot taken meanwhile is refused."""
+    try:
+        with transaction.atomic():
+            done = prescription.applications.filter(key=row.key).first()
+            if done is not None:
+                return Logged(done, created=False)
+            found = _slot_for(prescription, row.applied_at, named, row.skipped)
+            if found is None and named:
+                raise ValidationError({"slot": _taken_message(prescription, row, named)})
+            if found is not None:
+                row.slot_on, row.slot = found.on, found.name
+            row.save()
+            row.refresh_from_db()  # answered as stored, the same as a retry is answered
+            if row.slot_on is not None and row.slot_on < timezone.localdate():
+                refresh_standing(prescription)
+    except IntegrityError:
+        done = prescription.applications.filter(key=row.key).first()
+        if done is not None:
+            return Logged(done, created=False)
+        raise ValidationError({"slot": _taken_message(prescription, row, named)}) from None
+    return Logged(row, created=True)
+
+
+def _taken_message(prescription: Prescription, row: Application, named: str) -> str:
+    local = row.applied_at.astimezone(prescription.patient.zone)
+    if not named:
+        return "Both of the day's applications are logged already."
+    hours = settings.ADHERENCE_WINDOW_HOURS
+    logged = prescription.applications.filter(slot=named, slot_on=local.date()).exists()
+    if logged:
+        return f"The {named} application of {local:%-d %b} is logged already."
+    return (
+        f"{local:%H:%M} is more than {hours} hours from the {named} time: "
+        f"log it without naming the {named} application."
+    )
+
+
+# --- the standing the worklist reads --------------------------------------------------
+
+
+def recent_span(prescription: Prescription, today: date) -> tuple[date, date] | None:
+    """The whole days of the worklist's window this course was active: from 14 days ago
+    (or its start, or its last resumption) to yesterday (or its last day)."""
+    first = max(today - timedelta(days=RECENT_DAYS), prescription.active_since)
+    last = min(today - timedelta(days=1), prescription.last_day)
+    return (first, last) if first <= last else None
+
+
+def percent(applied: int, scheduled: int) -> Decimal | None:
+    if not scheduled:
+        return None
+    return (Decimal(applied * 100) / scheduled).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def refresh_standing(prescription: Prescription, today: date | None = None) -> None:
+    """Recount one course's dose-level adherence over the window (an index range)."""
+    today = today or timezone.localdate()
+    span = recent_span(prescription, today)
+    scheduled = applied = 0
+    if span is not None:
+        scheduled = ((span[1] - span[0]).days + 1) * prescription.applications_per_day
+        applied = (
+            prescription.applications.filter(slot_on__range=span, skipped=False)
+            .exclude(slot="")
+            .count()
+        )
+    Prescription.objects.filter(pk=prescription.pk).update(
+        recent_scheduled=scheduled,
+        recent_applied=applied,
+        recent_percent=percent(applied, scheduled),
+        recent_through=today,
+    )
+
+
+def refresh_standings(today: date | None = None, *, chunk: int = 2000) -> int:
+    """Recount every active course whose standing is older than today: the daily task
+    (and the worklist, if the worker has not run). Set-based per chunk: one grouped count
+    over the (prescription, day) index for each chunk of courses."""
+    from django.db.models import Count, Q
+
+    today = today or timezone.localdate()
+    stale = Prescription.objects.filter(status=CourseStatus.ACTIVE).filter(
+        Q(recent_through__lt=today) | Q(recent_through__isnull=True)
+    )
+    done = 0
+    while True:
+        courses = list(
+            stale.only(
+                "pk", "start_on", "duration_days", "times", "active_since", "recent_through"
+            )[:chunk]
+        )
+        if not courses:
+            return done
+        spans = {c.pk: recent_span(c, today) for c in courses}
+        lowest = min((span[0] for span in spans.values() if span), default=today)
+        per_day: dict[int, dict[date, int]] = {}
+        rows = (
+            Application.objects.filter(
+                prescription_id__in=[c.pk for c in courses],
+                slot_on__gte=lowest,
+                slot_on__lt=today,
+                skipped=False,
+            )
+            .exclude(slot="")
+            .values_list("prescription_id", "slot_on")
+            .annotate(n=Count("pk"))
+        )
+        for course_id, day, n in rows:
+            per_day.setdefault(course_id, {})[day] = n
+        for course in courses:
+            span = spans[course.pk]
+            scheduled = applied = 0
+            if span is not None:
+                scheduled = ((span[1] - span[0]).days + 1) * course.applications_per_day
+                days = per_day.get(course.pk, {})
+                applied = sum(n for day, n in days.items() if span[0] <= day <= span[1])
+            course.recent_scheduled, course.recent_applied = scheduled, applied
+            course.recent_percent = percent(applied, scheduled)
+            course.recent_through = today
+        Prescription.objects.bulk_update(
+            courses, ["recent_scheduled", "recent_applied", "recent_percent", "recent_through"]
+        )
+        done += len(courses)

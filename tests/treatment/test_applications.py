@@ -1,0 +1,215 @@
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from scarrx.treatment import queries, services
+from scarrx.treatment.models import Application
+from tests.conftest import client_for
+from tests.treatment.course import key, local_at, prescribe
+
+
+def log(rx, actor, **kwargs):
+    kwargs.setdefault("key", key())
+    return services.record_application(rx, actor=actor, via="portal", **kwargs)
+
+
+def test_an_application_satisfies_the_slot_nearest_its_time(rx, patient):
+    today = timezone.localdate()
+    logged = log(rx, patient.user, applied_at=local_at(rx, today, "08:40"))
+    assert logged.created and logged.counted
+    assert (logged.application.slot_on, logged.application.slot) == (today, "morning")
+
+
+def test_the_same_key_is_recorded_once_and_answered_the_same(rx, patient):
+    client = client_for(patient.user)
+    body = {
+        "key": key(),
+        "slot": "morning",
+        "applied_at": local_at(rx, rx.start_on, "08:05").isoformat(),
+    }
+
+    first = client.post("/api/v1/portal/applications", body, content_type="application/json")
+    again = client.post("/api/v1/portal/applications", body, content_type="application/json")
+
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert Application.objects.count() == 1
+
+
+def test_a_slot_counts_once_even_with_a_new_key(rx, patient):
+    at = local_at(rx, rx.start_on, "08:05")
+    log(rx, patient.user, slot="morning", applied_at=at)
+    with pytest.raises(ValidationError) as refused:
+        log(rx, patient.user, slot="morning", applied_at=at + timedelta(minutes=3))
+    assert "logged already" in refused.value.message_dict["slot"][0]
+    assert Application.objects.count() == 1
+
+
+def test_an_application_outside_every_window_is_kept_but_not_counted(rx, patient, clock):
+    clock.shift(timedelta(hours=3))
+    logged = log(rx, patient.user, applied_at=local_at(rx, rx.start_on, "13:30"))
+    assert logged.created and not logged.counted
+    assert queries.course(rx).not_counted == 1
+
+
+@pytest.mark.parametrize(
+    ("when", "words"),
+    [
+        (timedelta(hours=1), "future"),
+        (timedelta(days=-4), "within 3 days"),
+    ],
+)
+def test_logging_in_the_future_or_long_after_is_refused(rx, patient, clock, when, words):
+    clock.shift(timedelta(days=5))
+    with pytest.raises(ValidationError) as refused:
+        log(rx, patient.user, applied_at=timezone.now() + when)
+    assert words in refused.value.message_dict["applied_at"][0]
+    assert not Application.objects.exists()
+
+
+def test_logging_before_the_course_starts_is_refused(patient, preparation, prescriber):
+    today = timezone.localdate()
+    rx = prescribe(patient, preparation, prescriber, start_on=today + timedelta(days=2))
+    with pytest.raises(ValidationError) as refused:
+        log(rx, patient.user, applied_at=timezone.now())
+    assert "starts on" in refused.value.message_dict["applied_at"][0]
+
+
+def test_a_skip_says_why_and_counts_as_no_application(rx, patient):
+    with pytest.raises(ValidationError) as refused:
+        log(rx, patient.user, slot="morning", on=rx.start_on, skipped=True)
+    assert "skip_reason" in refused.value.message_dict
+
+    logged = log(rx, patient.user, slot="morning", on=rx.start_on, skipped=True, skip_reason="away")
+    assert logged.application.skipped and not logged.counted
+    assert logged.application.applied_at == local_at(rx, rx.start_on, "08:00")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"key": "not-a-uuid"}, "key"),
+        ({"slot": "lunchtime"}, "slot"),
+        ({"sites": ["elbow"]}, "sites"),
+        ({"skipped": True, "skip_reason": "bored", "slot": "morning"}, "skip_reason"),
+    ],
+)
+def test_bad_application_input_is_a_422_naming_the_field(rx, patient, body, field):
+    client = client_for(patient.user)
+    response = client.post(
+        "/api/v1/portal/applications", {"key": key(), **body}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert not Application.objects.exists()
+
+
+def test_a_patient_cannot_log_for_another_patient(rx, other_patient):
+    client = client_for(other_patient.user)
+    response = client.post(
+        "/api/v1/portal/applications",
+        {"key": key(), "prescription": str(rx.public_id)},
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    with pytest.raises(PermissionDenied):
+        log(rx, other_patient.user)
+    assert not Application.objects.exists()
+
+
+def test_staff_log_on_the_patients_behalf(rx, technician):
+    client = client_for(technician)
+    response = client.post(
+        f"/api/v1/prescriptions/{rx.public_id}/applications",
+        {"key": key(), "applied_at": local_at(rx, rx.start_on, "08:30").isoformat()},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    row = Application.objects.get()
+    assert row.recorded_by == technician and row.via == "api" and row.slot == "morning"
+
+
+def test_a_stopped_course_takes_no_more_logs(rx, patient, pharmacist):
+    services.change_status(rx, actor=pharmacist, status="stopped", reason="Finished early")
+    with pytest.raises(ValidationError):
+        log(rx, patient.user)
+
+
+def test_the_morning_stays_at_eight_across_the_clock_change(
+    patient, preparation, prescriber, clock, settings
+):
+    settings.LOG_WINDOW_DAYS = 5
+    # The course began before the spring-forward night of 8 March (New York).
+    start = timezone.localdate() - timedelta(days=4)
+    rx = prescribe(patient, preparation, prescriber, written_on=start, start_on=start)
+    before = log(rx, patient.user, applied_at=local_at(rx, start + timedelta(days=1), "08:00"))
+    after = log(rx, patient.user, applied_at=local_at(rx, start + timedelta(days=3), "08:00"))
+    assert before.counted and after.counted
+    instants = [a.applied_at for a in Application.objects.order_by("applied_at")]
+    assert [i.astimezone(patient.zone).hour for i in instants] == [8, 8]
+    assert instants[1] - instants[0] == timedelta(days=2, hours=-1)  # an hour lost
+
+
+def test_adherence_follows_the_logs_per_week(rx, patient, clock):
+    for day in range(7):
+        on = rx.start_on + timedelta(days=day)
+        clock.move_to(local_at(rx, on, "12:00"))
+        if day < 6:
+            log(rx, patient.user, applied_at=local_at(rx, on, "08:10"))
+        clock.move_to(local_at(rx, on, "20:30"))
+        if day % 2 == 0:
+            log(rx, patient.user, applied_at=local_at(rx, on, "20:10"))
+        clock.move_to(local_at(rx, on + timedelta(days=1), "01:00"))
+    week = queries.course(rx).dose.weeks[0]
+    assert (week.scheduled, week.applied) == (14, 10)
+    assert not week.adherent  # 10 of 14 is 71 %
+
+
+# --- retries at the same moment ---------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_retries_with_the_same_key_record_once(patient, preparation, prescriber):
+    """Eight threads send the same two applications at once (a phone retrying on a bad
+    network): each is recorded once, and every answer to one key is the same."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    rx = prescribe(patient, preparation, prescriber, written_on=yesterday, start_on=yesterday)
+    bodies = [
+        {"key": key(), "applied_at": local_at(rx, yesterday, "20:05").isoformat()},
+        {
+            "key": key(),
+            "applied_at": local_at(rx, yesterday + timedelta(days=1), "08:02").isoformat(),
+        },
+    ]
+    answers: dict[str, list[tuple[int, bytes]]] = {b["key"]: [] for b in bodies}
+    start = threading.Barrier(8)
+
+    def send(body):
+        try:
+            client = client_for(patient.user)
+            start.wait()
+            response = client.post(
+                "/api/v1/portal/applications", json.dumps(body), content_type="application/json"
+            )
+            answers[body["key"]].append((response.status_code, response.content))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(bodies[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    rows = {str(a.key): (a.slot_on, a.slot) for a in Application.objects.all()}
+    assert rows == {
+        bodies[0]["key"]: (yesterday, "evening"),
+        bodies[1]["key"]: (yesterday + timedelta(days=1), "morning"),
+    }
+    for got in answers.values():
+        assert len(got) == 4 and len(set(got)) == 1 and got[0][0] == 201
