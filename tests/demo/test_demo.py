@@ -70,3 +70,36 @@ def test_demo_is_deterministic_and_loads_once(demo, client):
     assert Patient.objects.count() == 30
     assert first[0] == ("Nora", "Lindqvist")
     assert client.login(username="pharmacist", password=DEMO_PASSWORD)
+
+
+def test_reference_case_has_a_complete_180_day_course_with_about_85_percent_logged(demo):
+    from scarrx.treatment.models import CourseStatus, Prescription
+    from scarrx.treatment.queries import course
+
+    rx = Prescription.objects.get(patient__user__username="patient")
+    figures = course(rx)
+    assert rx.status == CourseStatus.COMPLETED and rx.duration_days == 180
+    assert rx.times == [["morning", "08:00"], ["evening", "20:00"]]
+    assert figures.dose.overall.scheduled == 360
+    assert 80 <= figures.dose.overall.percent <= 90
+    assert len(figures.fills) == 6
+    for fill in figures.fills:
+        assert fill.runs_out_on - fill.supply_starts_on <= fill.batch.bud - fill.supply_starts_on
+        assert fill.verified
+    assert [(f.week, f.done) for f in figures.follow_ups] == [
+        (4, True),
+        (8, True),
+        (12, True),
+        (26, True),
+    ]
+    (effect,) = rx.side_effects.all()
+    assert effect.severity == "mild" and effect.review.outcome == "resolved"
+
+
+def test_other_demo_courses_are_at_every_stage(demo):
+    from scarrx.treatment.models import Prescription
+
+    statuses = sorted(Prescription.objects.values_list("status", flat=True))
+    assert statuses == ["active", "active", "active", "completed", "completed", "stopped"]
+    behind = Prescription.objects.filter(recent_percent__lt=80, status="active")
+    assert behind.count() == 1

@@ -18,6 +18,7 @@ from django.utils import timezone
 from scarrx.accounts.models import Pharmacy, User
 from scarrx.accounts.services import create_user
 from scarrx.assessments.services import record_assessment
+from scarrx.demo.course import load_courses
 from scarrx.demo.photos import add_photo_pair
 from scarrx.patients.services import link_portal_account, register_patient
 
@@ -66,6 +67,7 @@ class DemoSummary:
     patients: int = 0
     assessments: int = 0
     photo_pairs: int = 0
+    courses: int = 0
     already_loaded: bool = False
 
 
@@ -101,12 +103,15 @@ def load_demo(today: date | None = None) -> DemoSummary:
     pharmacist, prescriber = users["pharmacist"], users["prescriber"]
     reference = _reference_case(today, pharmacist, prescriber, users["patient"])
     summary.patients, summary.assessments = 1, 2
+    course_patients = []
     for i in range(29):
         patient = _fictional_patient(rng, i, today, pharmacist, prescriber)
         baseline_on = today - timedelta(days=rng.randint(5, 120))
         if baseline_on < patient.date_of_birth:
             continue
         record_assessment(patient=patient, actor=pharmacist, **_baseline(rng, i, baseline_on))
+        if patient.prescriber_id and patient.demo_cause == "acne":
+            course_patients.append(patient)  # a course at each stage (scarrx.demo.course)
         summary.patients += 1
         summary.assessments += 1
         if i in PHOTO_PATIENTS and _photo_consent(patient) and baseline_on < today - timedelta(28):
@@ -121,7 +126,16 @@ def load_demo(today: date | None = None) -> DemoSummary:
             )
             summary.photo_pairs += 1
     summary.photo_pairs += 1  # the reference case's pair
-    assert reference.assessments.count() == 2
+    courses = load_courses(
+        today,
+        staff={**users, "technician": users["technician"]},
+        reference=reference,
+        others=course_patients,
+        reference_face=REFERENCE_FACE,
+    )
+    summary.assessments += courses["assessments"]
+    summary.courses = courses["courses"]
+    assert reference.assessments.count() == 5
     return summary
 
 
@@ -140,10 +154,27 @@ def _consents(day: date, photos: bool = True, data: bool = True) -> list[dict]:
     ]
 
 
+REFERENCE_FACE = {
+    "classification": "atrophic",
+    "morphology": ["icepick", "boxcar", "rolling", "macular"],
+    "sites": [{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE],
+    "gb_qualitative": 4,
+    "ecca_inputs": {
+        "V": {"count": 15},
+        "U": {"count": 26},
+        "M": {"count": 8},
+        "elastolysis": {"grade": 1},
+    },
+    "scar_s": {"face": 4, "chest": 1, "back": 2},
+}
+
+
 def _reference_case(today: date, pharmacist, prescriber, portal_user):
     """The programme's reference case: a fictional 24-year-old woman whose severe acne
     left atrophic scarring across her face."""
-    start = today - timedelta(days=86)  # baseline; the week-12 visit was two days ago
+    # Baseline on the first day of a 180-day course that ended a week ago; the week-26
+    # visit was three days ago (scarrx.demo.course tells the course).
+    start = today - timedelta(days=186)
     patient = register_patient(
         actor=pharmacist,
         consents=_consents(start),
@@ -173,19 +204,7 @@ def _reference_case(today: date, pharmacist, prescriber, portal_user):
     )
 
     link_portal_account(patient, username=portal_user, actor=pharmacist)
-    face = {
-        "classification": "atrophic",
-        "morphology": ["icepick", "boxcar", "rolling", "macular"],
-        "sites": [{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE],
-        "gb_qualitative": 4,
-        "ecca_inputs": {
-            "V": {"count": 15},
-            "U": {"count": 26},
-            "M": {"count": 8},
-            "elastolysis": {"grade": 1},
-        },
-        "scar_s": {"face": 4, "chest": 1, "back": 2},
-    }
+    face = REFERENCE_FACE
     counts = {"B1": 14, "B2": 12, "B3": 4, "C1": 9, "C2": 6, "C3": 2}
     record_assessment(
         patient=patient,

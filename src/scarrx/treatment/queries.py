@@ -113,6 +113,11 @@ class Course:
                 f"Your supply runs out on {self.runs_out_on:%-d %B}. No refills are left: "
                 "the pharmacy will ask your prescriber whether to continue."
             )
+        if self.next_refill < timezone.localdate():
+            return (
+                f"Your refill was due on {self.next_refill:%-d %B}. The pharmacy will call "
+                "you; nothing is sent or charged until you agree."
+            )
         return (
             f"Your next refill is due on {self.next_refill:%-d %B}. The pharmacy prepares "
             "it only after checking with you: nothing is sent or charged automatically."
