@@ -19,9 +19,24 @@ D = Decimal
 NPI = "1234567893"  # a valid check digit
 
 
+def ensure_label_template() -> None:
+    """The first label template is made by a migration: a transactional test (threads,
+    the browser's live server) flushes it, so it is put back from the same file."""
+    from importlib import import_module
+
+    from scarrx.pharmacy.models import LabelTemplate
+
+    if not LabelTemplate.objects.exists():
+        first = import_module("scarrx.pharmacy.migrations.0002_label_template_v1")
+        LabelTemplate.objects.create(
+            version=1, body=first.LABEL_V1.read_text(), reason="First label template"
+        )
+
+
 def silicone_gel(pharmacist, technician, approver) -> dict:
     """Pentoxifylline 1 % in a silicone base (anhydrous: the 180-day class), with lots
     good for 400 days, a balance and the approved MFR."""
+    ensure_label_template()
     today = timezone.localdate()
     base = pharmacy.add_ingredient(actor=pharmacist, name="Silicone gel base", role="base")
     ptx = pharmacy.add_ingredient(

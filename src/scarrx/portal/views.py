@@ -48,7 +48,12 @@ def _page(request, template, context, status=200):
 def today(request):
     patient = me(request)
     course = current_course(request)
-    context = {"patient_me": patient, "course": course, "skip_reasons": SkipReason.choices}
+    context = {
+        "patient_me": patient,
+        "course": course,
+        "skip_reasons": SkipReason.choices,
+        "zone": patient.zone,
+    }
     if course is not None:
         now = timezone.now()
         slots = queries.today_slots(course, now)

@@ -1,0 +1,91 @@
+"""The course in a real browser: the patient logs the evening application on a phone and
+sees it counted; the pharmacist sees a late refill on the worklist and opens it."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from scarrx.pharmacy import services as pharmacy
+from scarrx.treatment import services
+from tests.conftest import make_user
+from tests.treatment.course import prescribe, released_batch, silicone_gel
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _course(patient, pharmacist, technician, prescriber, **overrides):
+    approver = make_user("pia", "pharmacist")
+    gel = silicone_gel(pharmacist, technician, approver)
+    preparation = pharmacy.derive_preparation(
+        actor=pharmacist, patient=patient, formulation=gel["mfr"]
+    )
+    batch = released_batch(
+        preparation,
+        technician=technician,
+        pharmacist=pharmacist,
+        verifier=approver,
+        balance=gel["balance"],
+    )
+    return prescribe(patient, preparation, prescriber, **overrides), batch
+
+
+def _evening_now(zone) -> str:
+    """An evening time whose window is open now, with the morning before it."""
+    now = timezone.now().astimezone(zone).time()
+    return max(now, time(0, 10)).strftime("%H:%M")
+
+
+@pytest.mark.e2e
+def test_the_patient_logs_the_evening_application_on_a_phone_and_sees_it_counted(
+    page: Page, sign_in, screenshot, patient, pharmacist, technician, prescriber
+):
+    yesterday = timezone.localdate() - timedelta(days=1)
+    evening = _evening_now(patient.zone)
+    _course(
+        patient,
+        pharmacist,
+        technician,
+        prescriber,
+        written_on=yesterday,
+        start_on=yesterday,
+        times={"morning": "00:05", "evening": evening},
+    )
+    page.set_viewport_size(PHONE)
+    sign_in(patient.user)
+    expect(page).to_have_url(f"{page.url.split('/portal')[0]}/portal/")
+
+    card = page.locator("li.slot", has=page.get_by_role("heading", name="Evening"))
+    card.get_by_role("button", name="I've applied my evening dose").click()
+
+    expect(page.locator(".messages")).to_contain_text("Evening application logged at")
+    expect(card).to_contain_text("Applied at")
+    expect(card).to_contain_text("Counted.")
+    expect(page.locator(".tally")).to_contain_text("1 of")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot("portal-today-evening-logged")
+
+
+@pytest.mark.e2e
+def test_the_pharmacist_sees_a_late_refill_on_the_worklist(
+    page: Page, sign_in, screenshot, patient, pharmacist, technician, prescriber
+):
+    start = timezone.localdate() - timedelta(days=14)
+    rx, batch = _course(
+        patient, pharmacist, technician, prescriber, written_on=start, start_on=start
+    )
+    services.dispense_fill(
+        rx, actor=technician, batch=batch, quantity_g=Decimal(30), filled_on=start
+    )  # 12 days' supply: it ran out two days ago
+    sign_in(pharmacist)
+
+    item = page.locator("#refills li").filter(has_text=patient.full_name)
+    expect(item).to_contain_text("Refill late")
+    expect(item).to_contain_text(rx.rx_number)
+    screenshot("worklist-late-refill")
+    item.get_by_role("link", name="Open").click()
+    expect(page.get_by_role("heading", name=f"Dispense refill 1 of {rx.rx_number}")).to_be_visible()
