@@ -10,28 +10,22 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from scarrx.pharmacy import services as pharmacy
 from scarrx.treatment import services
 from tests.conftest import make_user
-from tests.treatment.course import prescribe, released_batch, silicone_gel
+from tests.treatment.course import course_for
 
 PHONE = {"width": 390, "height": 844}
 
 
 def _course(patient, pharmacist, technician, prescriber, **overrides):
-    approver = make_user("pia", "pharmacist")
-    gel = silicone_gel(pharmacist, technician, approver)
-    preparation = pharmacy.derive_preparation(
-        actor=pharmacist, patient=patient, formulation=gel["mfr"]
-    )
-    batch = released_batch(
-        preparation,
-        technician=technician,
+    return course_for(
+        patient=patient,
         pharmacist=pharmacist,
-        verifier=approver,
-        balance=gel["balance"],
+        technician=technician,
+        prescriber=prescriber,
+        approver=make_user("pia", "pharmacist"),
+        **overrides,
     )
-    return prescribe(patient, preparation, prescriber, **overrides), batch
 
 
 def _evening_now(zone) -> str:

@@ -108,9 +108,8 @@ def local_at(prescription, on: date, clock: str):
     return datetime.combine(on, time.fromisoformat(clock), tzinfo=prescription.patient.zone)
 
 
-def whole_course(*, patient, pharmacist, technician, prescriber, approver) -> dict:
-    """Everything a course has, for the declared-access walk: a verified fill, a logged
-    application, a reviewed side effect, a calendar address."""
+def course_for(*, patient, pharmacist, technician, prescriber, approver, **overrides):
+    """A prescription of the silicone gel and a released 30 g batch of it: (rx, batch)."""
     gel = silicone_gel(pharmacist, technician, approver)
     preparation = pharmacy.derive_preparation(
         actor=pharmacist, patient=patient, formulation=gel["mfr"]
@@ -122,8 +121,22 @@ def whole_course(*, patient, pharmacist, technician, prescriber, approver) -> di
         verifier=approver,
         balance=gel["balance"],
     )
+    return prescribe(patient, preparation, prescriber, **overrides), batch
+
+
+def whole_course(*, patient, pharmacist, technician, prescriber, approver) -> dict:
+    """Everything a course has, for the declared-access walk: a verified fill, a logged
+    application, a reviewed side effect, a calendar address."""
     start = timezone.localdate() - timedelta(days=2)
-    rx = prescribe(patient, preparation, prescriber, written_on=start, start_on=start)
+    rx, batch = course_for(
+        patient=patient,
+        pharmacist=pharmacist,
+        technician=technician,
+        prescriber=prescriber,
+        approver=approver,
+        written_on=start,
+        start_on=start,
+    )
     fill = services.dispense_fill(
         rx, actor=technician, batch=batch, quantity_g=D(30), filled_on=start
     )
@@ -151,5 +164,4 @@ def whole_course(*, patient, pharmacist, technician, prescriber, approver) -> di
         "side_effect_id": effect.public_id,
         "token": token,
         "batch": batch,
-        "preparation": preparation,
     }

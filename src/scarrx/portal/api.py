@@ -32,6 +32,13 @@ from scarrx.treatment.models import Via
 router = Router(tags=["portal"])
 
 
+@router.get("/session", summary="Am I signed in (portal; no patient data)")
+@portal
+def my_session(request):
+    """For a phone app to check its token before it shows anything."""
+    return {"signed_in": True, "username": request.user.username}
+
+
 @router.get("/me", response=PatientOut, summary="My record (portal)")
 @portal
 def my_record(request):
@@ -149,7 +156,10 @@ class MyApplicationIn(ApplicationIn):
 )
 @portal
 def log_my_application(request, payload: MyApplicationIn):
-    return log_application(request, _my_course(request, payload.prescription), payload, Via.API)
+    from django.db import transaction
+
+    with transaction.atomic():  # the read record and the log commit together: one commit
+        return log_application(request, _my_course(request, payload.prescription), payload, Via.API)
 
 
 @router.get("/applications", response=list[ApplicationOut], summary="My logged applications")

@@ -132,8 +132,10 @@ def course(prescription: Prescription, as_of: datetime | None = None) -> Course:
     as_of = as_of or timezone.now()
     slots = course_slots(prescription)
     logs = [
-        adherence.Logged(a.applied_at, a.slot, a.skipped)
-        for a in prescription.applications.exclude(slot="").only("applied_at", "slot", "skipped")
+        adherence.Logged(at, slot, skipped)
+        for at, slot, skipped in prescription.applications.exclude(slot="").values_list(
+            "applied_at", "slot", "skipped"
+        )
     ]
     window = timedelta(hours=settings.ADHERENCE_WINDOW_HOURS)
     dose = adherence.dose_adherence(slots, logs, window=window, as_of=as_of)

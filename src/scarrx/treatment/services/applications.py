@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -138,8 +138,7 @@ def _skip_instant(prescription: Prescription, named: str, on: date) -> datetime:
     raise ValidationError({"on": f"There is no {named} application on {on:%-d %b %Y}."})
 
 
-def _check_course(prescription: Prescription) -> None:
-    status = Prescription.objects.filter(pk=prescription.pk).values_list("status", flat=True)[0]
+def _check_course(status: str) -> None:
     if status in (CourseStatus.STOPPED, CourseStatus.COMPLETED):
         raise ValidationError({"__all__": f"This course is {CourseStatus(status).label.lower()}."})
 
@@ -160,15 +159,60 @@ def record_application(
 ) -> Logged:
     """Log an application of the course (or a skip, with its reason, for a named slot and
     day). `key` is the client's idempotency key: the same key again returns the row it
-    made, recorded once. Refused in the future, before the course starts, after it ends
-    or longer ago than the log window. An application outside every slot's window is kept
-    but counted nowhere."""
+    made, recorded once, whatever has changed since. Refused in the future, before the
+    course starts, after it ends or longer ago than the log window. An application outside
+    every slot's window is kept but counted nowhere.
+
+    One transaction, holding the course's row: logs of one course are made one at a time
+    (a retry waits for the request it repeats, then finds its row)."""
     require(actor, Perm.LOG_APPLICATION, prescription.patient)
     key = _key(key)
-    done = prescription.applications.filter(key=key).first()
-    if done is not None:
-        return Logged(done, created=False)
-    _check_course(prescription)
+    try:
+        with transaction.atomic():
+            status = (
+                Prescription.objects.select_for_update()
+                .filter(pk=prescription.pk)
+                .values_list("status", flat=True)[0]
+            )
+            done = prescription.applications.filter(key=key).first()
+            if done is not None:
+                return Logged(done, created=False)
+            _check_course(status)
+            row, named = _new_row(
+                prescription,
+                actor,
+                key,
+                via,
+                applied_at,
+                slot,
+                on,
+                skipped,
+                skip_reason,
+                sites,
+                note,
+            )
+            found = _slot_for(prescription, row.applied_at, named, row.skipped)
+            if found is None and named:
+                raise ValidationError({"slot": _taken_message(prescription, row, named)})
+            if found is not None:
+                row.slot_on, row.slot = found.on, found.name
+            row.save()
+            row.applied_at = row.applied_at.astimezone(UTC)  # as stored, as a retry reads it
+            if row.slot_on is not None and row.slot_on < timezone.localdate():
+                refresh_standing(prescription)
+    except IntegrityError:
+        # Only where the row lock did not serialise (a key reused across courses is per
+        # course): the other request's row, or the slot it took.
+        done = prescription.applications.filter(key=key).first()
+        if done is not None:
+            return Logged(done, created=False)
+        raise ValidationError({"slot": "This application is logged already."}) from None
+    return Logged(row, created=True)
+
+
+def _new_row(
+    prescription, actor, key, via, applied_at, slot, on, skipped, skip_reason, sites, note
+) -> tuple[Application, str]:
     named = (slot or "").strip()
     if named and named not in prescription.slot_times:
         choices = ", ".join(prescription.slot_times)
@@ -191,33 +235,7 @@ def record_application(
         recorded_by=actor,
         via=via if via in Via.values else Via.API,
     )
-    return _insert(prescription, row, named)
-
-
-def _insert(prescription: Prescription, row: Application, named: str) -> Logged:
-    """Insert once. A request with the same key that got here first (SQLite: it held the
-    write lock; PostgreSQL: the unique index makes this one wait, then fail) is answered
-    with the row it made; one for a slot taken meanwhile is refused."""
-    try:
-        with transaction.atomic():
-            done = prescription.applications.filter(key=row.key).first()
-            if done is not None:
-                return Logged(done, created=False)
-            found = _slot_for(prescription, row.applied_at, named, row.skipped)
-            if found is None and named:
-                raise ValidationError({"slot": _taken_message(prescription, row, named)})
-            if found is not None:
-                row.slot_on, row.slot = found.on, found.name
-            row.save()
-            row.refresh_from_db()  # answered as stored, the same as a retry is answered
-            if row.slot_on is not None and row.slot_on < timezone.localdate():
-                refresh_standing(prescription)
-    except IntegrityError:
-        done = prescription.applications.filter(key=row.key).first()
-        if done is not None:
-            return Logged(done, created=False)
-        raise ValidationError({"slot": _taken_message(prescription, row, named)}) from None
-    return Logged(row, created=True)
+    return row, named
 
 
 def _taken_message(prescription: Prescription, row: Application, named: str) -> str:
