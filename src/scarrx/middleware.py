@@ -1,5 +1,7 @@
 """Rules for every request, applied once, before and after any view.
 
+- `PrivateByDefault`: nothing is stored by a browser or proxy cache unless its view says
+  so: almost every page, operation, image and report shows patient data.
 - `ApiErrorShape`: whatever answered an API request with an error (an unknown route, a
   wrong method, a server error) answers in the API's one JSON error shape.
 - `RequestLimits`: the query string and body are parsed here, with Django's limits, so a
@@ -25,6 +27,20 @@ from scarrx.errors import TITLES, is_api_request, refusal
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class PrivateByDefault:
+    """`Cache-Control: private, no-store` unless the view set its own (the capture guide's
+    example pictures are public). Static files are served before this, with theirs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class ApiErrorShape:

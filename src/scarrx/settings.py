@@ -140,8 +140,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # scarrx.middleware: API errors in the one JSON shape; bodies parsed and limited
-    # before any view (or CSRF) reads them.
+    # scarrx.middleware: responses private unless a view says otherwise; API errors in
+    # the one JSON shape; bodies parsed and limited before any view (or CSRF) reads them.
+    "scarrx.middleware.PrivateByDefault",
     "scarrx.middleware.ApiErrorShape",
     "scarrx.middleware.RequestLimits",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -54,8 +54,6 @@ def read_private(name: str) -> bytes:
 
 
 def private_jpeg(data: bytes) -> HttpResponse:
-    """A photo's bytes for a permission-checked view: never cached, never sniffed."""
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    """A photo's bytes for a permission-checked view (never cached, like every response
+    with patient data: scarrx.middleware.PrivateByDefault)."""
+    return HttpResponse(data, content_type="image/jpeg")
