@@ -5,7 +5,14 @@ from __future__ import annotations
 from django import forms
 
 from scarrx.assessments import scales
-from scarrx.assessments.models import Cause, Classification, Morphology, Timepoint
+from scarrx.assessments.models import (
+    AssessmentSite,
+    Cause,
+    Classification,
+    Morphology,
+    ScarAssessment,
+    Timepoint,
+)
 from scarrx.body import Site
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -66,7 +73,9 @@ class AssessmentForm(forms.Form):
         required=False,
         label="Patient's impression of change since starting (follow-ups only)",
     )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = ScarAssessment._meta.get_field("notes").formfield(
+        required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -184,7 +193,7 @@ class SiteForm(forms.Form):
     vss_vascularity = _vss("vascularity")
     vss_pliability = _vss("pliability")
     vss_height = _vss("height")
-    notes = forms.CharField(max_length=300, required=False)
+    notes = AssessmentSite._meta.get_field("notes").formfield(required=False)
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from scarrx.assessments import scales
+from scarrx.audit.models import REASON_LENGTH
 from scarrx.body import Site
 from scarrx.patients.models import Patient
 from scarrx.records import NeverDeleted
@@ -74,7 +75,7 @@ class ScarAssessment(NeverDeleted):
     scar_s = models.JSONField(default=dict, blank=True)  # {"face": 3, ...}
     bother = models.PositiveSmallIntegerField(null=True, blank=True)
     global_impression = models.PositiveSmallIntegerField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(max_length=4000, blank=True)
     scale_versions = models.JSONField(default=dict)
 
     # Computed from the raw inputs by services.compute_scores.
@@ -85,7 +86,7 @@ class ScarAssessment(NeverDeleted):
     amends = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="amended_by"
     )
-    amendment_reason = models.TextField(blank=True)
+    amendment_reason = models.TextField(max_length=REASON_LENGTH, blank=True)
     is_current = models.BooleanField(default=True)
 
     class Meta:

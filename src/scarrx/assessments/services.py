@@ -27,12 +27,13 @@ from scarrx.assessments.models import (
     ScarAssessment,
     Timepoint,
 )
-from scarrx.audit.services import record_change
+from scarrx.audit.services import reason_errors, record_change
 from scarrx.body import Site
 from scarrx.patients.models import Patient
-from scarrx.text import NUL_MESSAGE, fields_with_nul
+from scarrx.text import text_errors
 
 MAX_LESION_COUNT = 1000  # beyond this a count is a typing slip, not a finding
+MAX_SITES = 30  # rows of site and cause: every body site, some with two causes
 MAX_SCAR_AREA_CM2 = Decimal("20000")  # about the whole skin of an adult
 VSS_FIELDS = ("pigmentation", "vascularity", "pliability", "height")
 
@@ -80,6 +81,9 @@ def _clean_sites(sites: list[dict], errors: _Errors, no_scarring: bool) -> list[
     cleaned = []
     if not sites and not no_scarring:
         errors.add("sites", "Record at least one scarred site.")
+    if len(sites or []) > MAX_SITES:
+        errors.add("sites", f"Record at most {MAX_SITES} sites.")
+        return []
     for i, raw in enumerate(sites or []):
         prefix = f"sites.{i}"
         site = dict(raw)
@@ -109,8 +113,10 @@ def _clean_sites(sites: list[dict], errors: _Errors, no_scarring: bool) -> list[
                 f"{prefix}.vss", lambda g=given: scales.vancouver(**g), sep="_"
             )
         site["notes"] = site.get("notes") or ""
-        if len(site["notes"]) > 300:
-            errors.add(f"{prefix}.notes", "Keep site notes to 300 characters.")
+        for field, messages in text_errors(
+            AssessmentSite, {"notes": site["notes"]}, prefix=f"{prefix}."
+        ).items():
+            errors.add(field, messages[0])
         cleaned.append(site)
     return cleaned
 
@@ -145,12 +151,8 @@ def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the raw inputs and compute every total; raises ValidationError."""
     errors = _Errors()
     out: dict[str, Any] = {}
-    texts = [("notes", fields.get("notes"))] + [
-        (f"sites.{i}.notes", (s or {}).get("notes"))
-        for i, s in enumerate(fields.get("sites") or [])
-    ]
-    for name in fields_with_nul(texts):
-        errors.add(name, NUL_MESSAGE)
+    for field, messages in text_errors(ScarAssessment, {"notes": fields.get("notes")}).items():
+        errors.add(field, messages[0])
     today = timezone.localdate()
     patient: Patient = fields["patient"]
 
@@ -350,8 +352,8 @@ def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) 
         raise ValidationError({"assessment": "This assessment was already amended."})
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the signed assessment is being amended."})
-    if fields_with_nul([("reason", reason)]):
-        raise ValidationError({"reason": NUL_MESSAGE})
+    if problems := reason_errors(reason):
+        raise ValidationError(problems)
     ScarAssessment.objects.filter(pk=original.pk).update(is_current=False)
     amended = _save(original.patient, actor, fields, amends=original, reason=reason.strip())
     record_change(

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from scarrx.accounts.models import User
 from scarrx.accounts.roles import PRESCRIBER
-from scarrx.patients.models import ConsentKind, Patient, PriorTreatment
+from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
 from scarrx.patients.services import EDITABLE_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -76,7 +76,7 @@ class ConsentForm(forms.Form):
         label="Decision",
     )
     given_on = forms.DateField(widget=DATE)
-    note = forms.CharField(max_length=300, required=False)
+    note = Consent._meta.get_field("note").formfield(required=False)
 
 
 class PortalLoginForm(forms.Form):

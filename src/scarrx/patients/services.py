@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from scarrx.access import require
 from scarrx.accounts.roles import PATIENT, PRESCRIBER, Perm, role_of
-from scarrx.audit.services import diff, record_change
+from scarrx.audit.services import diff, reason_errors, record_change
 from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
-from scarrx.text import NUL_MESSAGE, fields_with_nul
+from scarrx.text import has_letter, text_errors
 
 # Fields a caller may set at intake or amend later.
 EDITABLE_FIELDS = (
@@ -73,17 +73,21 @@ def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
     return patients
 
 
+NAMES = ("given_name", "family_name")
+
+
 def _check_rules(patient: Patient) -> None:
-    """Rules beyond field types: dates that cannot be, a minor with no guardian."""
-    errors: dict[str, list[str]] = {}
-    for name in fields_with_nul((f, getattr(patient, f, None)) for f in EDITABLE_FIELDS):
-        errors[name] = [NUL_MESSAGE]
-    if errors:
-        raise ValidationError(errors)
-    patient.given_name = (patient.given_name or "").strip()
-    patient.family_name = (patient.family_name or "").strip()
+    """Rules beyond field types: text that cannot be stored, dates that cannot be, a minor
+    with no guardian. Every problem is reported at once."""
+    for name in NAMES:
+        setattr(patient, name, (getattr(patient, name) or "").strip())
+    errors = text_errors(Patient, {f: getattr(patient, f, None) for f in EDITABLE_FIELDS})
+    for name in NAMES:
+        value = getattr(patient, name)
+        if value and name not in errors and not has_letter(value):
+            errors[name] = ["A name needs at least one letter."]
     try:
-        patient.full_clean(exclude=["record_number"])
+        patient.full_clean(exclude=["record_number", *errors])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     dob = patient.date_of_birth
@@ -190,8 +194,8 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
-    if fields_with_nul([("reason", reason)]):
-        raise ValidationError({"reason": NUL_MESSAGE})
+    if problems := reason_errors(reason):
+        raise ValidationError(problems)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = _snapshot(patient)
     for name, value in _with_prescriber(changes).items():
@@ -217,7 +221,7 @@ def record_consent(
     *, patient: Patient, actor, kind: str, granted: bool, given_on: date, note: str = ""
 ) -> Consent:
     require(actor, Perm.ADD_CONSENT, patient)
-    errors = dict.fromkeys(fields_with_nul([("note", note)]), NUL_MESSAGE)
+    errors = text_errors(Consent, {"note": note})
     if kind not in ConsentKind.values:
         errors["kind"] = f"Unknown consent {kind!r}; choose one of {', '.join(ConsentKind.values)}."
     if not isinstance(given_on, date):

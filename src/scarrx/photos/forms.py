@@ -2,6 +2,7 @@ import math
 
 from django import forms
 
+from scarrx.audit.models import ChangeRecord
 from scarrx.body import Site
 from scarrx.photos.models import View
 
@@ -66,7 +67,9 @@ class RegionsForm(forms.Form):
 class CornersForm(forms.Form):
     corners = forms.CharField(widget=forms.HiddenInput, label="Chart corners")
     # Required by the service when the photo is already calibrated.
-    reason = forms.CharField(required=False, max_length=300, label="Reason for the change")
+    reason = ChangeRecord._meta.get_field("reason").formfield(
+        required=False, label="Reason for the change", widget=forms.TextInput
+    )
 
     def clean_corners(self):
         try:

@@ -27,7 +27,7 @@ from scarrx import imaging
 from scarrx.access import require
 from scarrx.accounts.roles import Perm
 from scarrx.assessments.models import ScarAssessment
-from scarrx.audit.services import record_change
+from scarrx.audit.services import reason_errors, record_change
 from scarrx.body import Site
 from scarrx.patients.models import Consent, ConsentKind, Patient
 from scarrx.patients.services import current_consents
@@ -221,6 +221,8 @@ def set_chart_corners(photo: Photo, *, actor, corners, reason: str = "") -> Phot
     reason = (reason or "").strip()
     if photo.calibrated and not reason:
         raise ValidationError({"reason": REASON_NEEDED})
+    if problems := reason_errors(reason):
+        raise ValidationError(problems)
     data = read_private(photo.file)
     with _imaging("corners"):
         result = chart_calibration(data, corners=corners)
