@@ -1,6 +1,29 @@
 """Helpers shared by console forms."""
 
+from datetime import datetime
+
+from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+
+
+class WallClockField(forms.DateTimeField):
+    """A date and time as a clock showed it, left without a zone: the service reads it in
+    the pharmacy's zone (and refuses an hour the clocks skipped), as it does the API's."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = parse_datetime(str(value).strip())
+        except ValueError:
+            parsed = None
+        # Otherwise the configured input formats, as DateTimeField reads them.
+        return parsed or super(forms.DateTimeField, self).to_python(value)
 
 
 def add_service_errors(form, exc: ValidationError, field_map=None) -> None:

@@ -415,13 +415,15 @@ def test_compare_page_says_which_photo_is_shown_uncorrected(
 def bad_regions(phantom, case: str) -> tuple[dict, str]:
     good = regions(phantom)
     if case == "two_points":
-        return good | {"roi": "500,400 560,420"}, "Scar region: Draw at least 3 points."
+        return good | {"roi": "500,400 560,420"}, "Scar region: The region needs at least 3"
     if case == "roi_outside":
         return good | {"roi": "500,400 560,420 1400,500"}, "lies outside the 1000x750 photo"
-    return good | {"reference": "10,10 300,10 300,-90"}, "Reference skin region: reference"
+    if case == "roi_a_line":
+        return good | {"roi": "100,100 200,100 300,100"}, "Scar region: The region encloses no"
+    return good | {"reference": "10,10 300,10 300,-90"}, "Reference skin region: The region"
 
 
-@pytest.mark.parametrize("case", ["two_points", "roi_outside", "reference_outside"])
+@pytest.mark.parametrize("case", ["two_points", "roi_outside", "roi_a_line", "reference_outside"])
 def test_bad_region_is_refused_naming_it_and_nothing_is_measured(
     case, pharmacist, baseline_photo, baseline_phantom
 ):
@@ -432,7 +434,7 @@ def test_bad_region_is_refused_naming_it_and_nothing_is_measured(
 
     assert says in page
     if case == "roi_outside":
-        assert "Scar region: roi region: point (1400, 500)" in page
+        assert "Scar region: The region: point (1400, 500)" in page
     assert not Measurement.objects.exists()
     assert not ChangeRecord.objects.filter(action="photo.measured").exists()
     assert status == 422  # refused input: not the 302 a success gets

@@ -301,6 +301,34 @@ def test_taken_at_outside_the_patients_life_is_refused_naming_taken_at(
     assert_nothing_stored()
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_time_the_clocks_skipped_is_refused(
+    channel, settings, technician, patient, photo_consent, baseline_phantom
+):
+    settings.TIME_ZONE = "America/New_York"  # clocks went from 2:00 to 3:00 on 9 Mar 2025
+    response, errors = send(
+        channel, client_for(technician), patient, baseline_phantom.jpeg, taken_at="2025-03-09T02:30"
+    )
+
+    assert response.status_code == 422
+    assert set(errors) == {"taken_at"}
+    assert "never happened in America/New_York" in errors["taken_at"]
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_time_that_happened_twice_is_read_as_the_first(
+    channel, settings, technician, patient, photo_consent, baseline_phantom
+):
+    settings.TIME_ZONE = "America/New_York"  # clocks went from 2:00 back to 1:00 on 2 Nov 2025
+    response, _ = send(
+        channel, client_for(technician), patient, baseline_phantom.jpeg, taken_at="2025-11-02T01:30"
+    )
+
+    assert response.status_code in (201, 302)
+    assert only_photo().taken_at == datetime(2025, 11, 2, 5, 30, tzinfo=UTC)  # 01:30 EDT
+
+
 @pytest.mark.parametrize(
     "taken_at",
     ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00Z"],

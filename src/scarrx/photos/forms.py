@@ -4,6 +4,7 @@ from django import forms
 
 from scarrx.audit.models import ChangeRecord
 from scarrx.body import Site
+from scarrx.forms import WallClockField
 from scarrx.photos.models import View
 
 
@@ -14,11 +15,7 @@ class UploadForm(forms.Form):
     )
     site = forms.ChoiceField(choices=Site.choices)
     view = forms.ChoiceField(choices=View.choices)
-    taken_at = forms.DateTimeField(
-        required=False,
-        label="Taken at (if the photo does not say)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    taken_at = WallClockField(required=False, label="Taken at (if the photo does not say)")
     assessment = forms.ChoiceField(choices=[("", "—")], required=False)
 
     def __init__(self, *args, assessments=(), **kwargs):
@@ -33,8 +30,9 @@ class UploadForm(forms.Form):
         return self._assessments.get(self.cleaned_data.get("assessment") or "")
 
 
-def parse_points(raw: str, *, minimum: int = 3) -> list[list[float]]:
-    """'X,Y X,Y X,Y' → [[x, y], ...]; ValueError with a plain message otherwise."""
+def parse_points(raw: str) -> list[list[float]]:
+    """'X,Y X,Y X,Y' → [[x, y], ...]; ValueError with a plain message otherwise. How many
+    points a region or the chart needs is the service's to say."""
     points = []
     for pair in (raw or "").split():
         try:
@@ -44,8 +42,6 @@ def parse_points(raw: str, *, minimum: int = 3) -> list[list[float]]:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ValueError(f"{pair!r} is not a point like 120,340.")
         points.append([x, y])
-    if len(points) < minimum:
-        raise ValueError(f"Draw at least {minimum} points.")
     return points
 
 
@@ -73,9 +69,6 @@ class CornersForm(forms.Form):
 
     def clean_corners(self):
         try:
-            points = parse_points(self.cleaned_data["corners"], minimum=4)
+            return parse_points(self.cleaned_data["corners"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        if len(points) != 4:
-            raise forms.ValidationError("Click exactly the chart's four corners.")
-        return points

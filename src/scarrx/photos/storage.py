@@ -13,7 +13,14 @@ from django.http import HttpResponse
 
 class PrivateFileSystemStorage(FileSystemStorage):
     """Local storage that never produces a URL: files leave only through a view that
-    checks permission, so no setting (MEDIA_URL, a web server alias) can publish them."""
+    checks permission, so no setting (MEDIA_URL, a web server alias) can publish them.
+    Files and folders are the service's alone (0600, 0700): no other account on the
+    server reads a patient's photos."""
+
+    def __init__(self, **options):
+        options.setdefault("file_permissions_mode", 0o600)
+        options.setdefault("directory_permissions_mode", 0o700)
+        super().__init__(**options)
 
     def url(self, name):
         raise ValueError("Private files have no URL; serve them through a permission-checked view.")
@@ -43,7 +50,8 @@ def new_private_files() -> Iterator[Callable[[bytes], str]]:
 
 
 def delete_private(names: list[str]) -> None:
-    """Remove files written by an operation that then failed (nothing else deletes)."""
+    """Remove files written by an operation that then failed, or a preview replaced by a
+    committed change: never a photo itself."""
     for name in names:
         default_storage.delete(name)
 
