@@ -4,14 +4,16 @@ amend with a reason, and bad input shown beside its field with nothing saved."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
 from scarrx.assessments.models import AssessmentSite, ScarAssessment
+from scarrx.assessments.services import record_assessment
 from scarrx.audit.models import ChangeRecord
-from tests.conftest import client_for
+from tests.conftest import BASELINE, client_for
 
 SITE_MANAGEMENT = {
     "sites-TOTAL_FORMS": "3",
@@ -90,6 +92,48 @@ def test_new_assessment_form_suggests_week_4_once_there_is_a_baseline(as_pharmac
     assert response.context["form"].initial["timepoint"] == "week_4"
 
 
+def test_new_assessment_form_suggests_the_visit_after_the_latest_one_recorded(
+    as_pharmacist, pharmacist, baseline
+):
+    record_assessment(
+        patient=baseline.patient,
+        actor=pharmacist,
+        **BASELINE | {"timepoint": "week_12", "global_impression": 3},
+    )
+
+    response = as_pharmacist.get(new_url(baseline.patient))
+
+    assert response.context["form"].initial["timepoint"] == "week_26"
+
+
+@pytest.mark.parametrize(("area", "points"), [("4.99", 6), ("5", 12), ("20", 12), ("20.01", 18)])
+def test_the_raised_scar_area_is_scored_as_entered_on_the_page(
+    as_pharmacist, patient, area, points
+):
+    response = as_pharmacist.post(new_url(patient), assessment_form(gb_d2_area_cm2=area))
+
+    assert response.status_code == 302, errors_by_field(response)
+    assessment = ScarAssessment.objects.get()
+    assert assessment.gb_d2_area_cm2 == Decimal(area)
+    assert assessment.gb_quantitative == 5 + points  # the counts alone score 5 (§2.2)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"gb_d2_area_cm2": "4.999"}, "gb_d2_area_cm2"),
+        ({"sites-0-scar_age_years": "4.25"}, "sites-0-scar_age_years"),
+    ],
+    ids=["area-in-thousandths", "age-in-hundredths"],
+)
+def test_a_finer_value_than_is_kept_is_refused_not_rounded(as_pharmacist, patient, change, field):
+    response = as_pharmacist.post(new_url(patient), assessment_form(**change))
+
+    assert response.status_code == 422
+    assert "decimal place" in " ".join(errors_by_field(response)[field])
+    assert not ScarAssessment.objects.exists()
+
+
 def test_pharmacist_records_a_baseline_and_sees_the_computed_scores(as_pharmacist, patient):
     response = as_pharmacist.post(new_url(patient), assessment_form(), follow=True)
 
@@ -149,6 +193,16 @@ def test_decision_aid_suggests_a_goodman_baron_grade(as_pharmacist):
 
     assert response.status_code == 200
     assert "Suggested: grade 3 (moderate). You choose." in response.content.decode()
+
+
+def test_decision_aid_suggests_nothing_from_contradictory_answers(as_pharmacist):
+    answers = {"aid-any_scarring": "on", "aid-contour_change": "on", "aid-severe_raised": "on"}
+
+    response = as_pharmacist.post("/assessments/gb-suggest/", answers)
+
+    page = response.content.decode()
+    assert "Suggested" not in page
+    assert "they are obvious at 50 cm" in page
 
 
 # --- Bad input on the page ----------------------------------------------------------------

@@ -45,12 +45,11 @@ class AssessmentForm(forms.Form):
         required=False,
         label="Goodman & Baron qualitative grade",
     )
+    # Any number parses; its range and precision are the service's (as for the API).
     gb_d2_area_cm2 = forms.DecimalField(
         required=False,
-        min_value=0,
-        max_value=20000,
-        decimal_places=1,
         label="D2 hypertrophic/keloid area (cm²)",
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0, "inputmode": "decimal"}),
     )
     ecca_elastolysis = forms.TypedChoiceField(
         choices=_choices(scales.ECCA_GRADES),
@@ -187,7 +186,9 @@ class SiteForm(forms.Form):
     site = forms.ChoiceField(choices=[("", "—")] + Site.choices, required=False)
     cause = forms.ChoiceField(choices=[("", "—")] + Cause.choices, required=False)
     scar_age_years = forms.DecimalField(
-        required=False, min_value=0, max_value=120, decimal_places=1, label="Scar age (years)"
+        required=False,
+        label="Scar age (years)",
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0, "inputmode": "decimal"}),
     )
     vss_pigmentation = _vss("pigmentation")
     vss_vascularity = _vss("vascularity")

@@ -16,7 +16,7 @@ from scarrx.assessments.forms import (
     site_formset,
     sites_from,
 )
-from scarrx.assessments.models import ScarAssessment, Timepoint
+from scarrx.assessments.models import ScarAssessment
 from scarrx.forms import add_service_errors
 from scarrx.patients.models import Patient
 
@@ -72,7 +72,7 @@ def _edit(request, *, patient, template, save, initial=None, site_rows=None, ext
 @staff(Perm.ADD_ASSESSMENT)
 def assessment_new(request, patient_id):
     patient = fetch(request, Patient, patient_id)
-    initial = {"assessed_on": timezone.localdate(), "timepoint": _next_timepoint(patient)}
+    initial = {"assessed_on": timezone.localdate(), "timepoint": services.next_timepoint(patient)}
 
     def save(fields):
         return services.record_assessment(patient=patient, actor=request.user, **fields)
@@ -80,13 +80,6 @@ def assessment_new(request, patient_id):
     return _edit(
         request, patient=patient, template="assessments/form.html", save=save, initial=initial
     )
-
-
-def _next_timepoint(patient) -> str:
-    """The first scheduled visit not yet recorded (baseline, week 4, 8, 12, 26)."""
-    done = set(patient.assessments.filter(is_current=True).values_list("timepoint", flat=True))
-    schedule = [t for t in Timepoint.values if t != Timepoint.OTHER]
-    return next((t for t in schedule if t not in done), Timepoint.OTHER)
 
 
 @staff(Perm.VIEW_ASSESSMENT)
@@ -147,7 +140,8 @@ def gb_suggest(request):
     try:
         grade = scales.gb_qualitative_suggest(**aid.cleaned_data)
     except scales.ScaleError as exc:
-        return HttpResponse(format_html("<p class='suggest error'>{}</p>", exc.message))
+        text = f"No grade suggested: {exc.message}."
+        return HttpResponse(format_html("<p class='suggest error' role='alert'>{}</p>", text))
     if grade is None:
         text = "Suggested: no scarring."
     else:
