@@ -378,3 +378,84 @@ def test_patient_page_lists_only_the_current_version(as_pharmacist, baseline):
     response = as_pharmacist.get(f"/patients/{baseline.patient.public_id}/")
 
     assert [a.bother for a in response.context["assessments"]] == [2]
+
+
+# --- Any number of sites ------------------------------------------------------------------
+
+FACE = ["forehead", "temples", "cheeks", "nose", "chin", "jawline"]
+
+
+def with_sites(sites: list[dict], *, extra: int = 0) -> dict:
+    """The form with these site rows (and `extra` blank ones), as the page posts them."""
+    data = {k: v for k, v in assessment_form().items() if not k.startswith("sites-")}
+    data |= {"sites-TOTAL_FORMS": str(len(sites) + extra), "sites-INITIAL_FORMS": "0"}
+    for i, site in enumerate(sites):
+        data |= {f"sites-{i}-{name}": value for name, value in site.items()}
+    return data
+
+
+def test_pharmacist_records_six_face_sites_on_the_page(as_pharmacist, patient):
+    sites = [{"site": s, "cause": "acne", "scar_age_years": "6"} for s in FACE]
+
+    response = as_pharmacist.post(new_url(patient), with_sites(sites, extra=1))
+
+    assert response.status_code == 302, errors_by_field(response)
+    assessment = ScarAssessment.objects.get()
+    assert [s.site for s in assessment.sites.all()] == FACE
+
+
+def test_add_a_site_shows_the_form_again_with_one_more_row_and_saves_nothing(
+    as_pharmacist, patient
+):
+    sites = [{"site": s, "cause": "acne"} for s in FACE[:3]]
+
+    response = as_pharmacist.post(new_url(patient), with_sites(sites) | {"add_site": "1"})
+
+    assert response.status_code == 200
+    formset = response.context["formset"]
+    assert len(formset.forms) == 4
+    assert [f.initial.get("site") for f in formset.forms] == [*FACE[:3], None]
+    assert not response.context["form"].is_bound  # shown again, not judged
+    assert response.context["form"].initial["gb_A1"] == "8"
+    assert not ScarAssessment.objects.exists()
+
+
+def test_a_site_marked_removed_is_not_recorded(as_pharmacist, patient):
+    sites = [{"site": s, "cause": "acne"} for s in FACE[:3]]
+    data = with_sites(sites) | {"sites-1-DELETE": "on"}
+
+    response = as_pharmacist.post(new_url(patient), data)
+
+    assert response.status_code == 302, errors_by_field(response)
+    assert [s.site for s in ScarAssessment.objects.get().sites.all()] == ["forehead", "cheeks"]
+
+
+def test_the_page_refuses_more_sites_than_the_api(as_pharmacist, patient):
+    sites = [{"site": "cheeks", "cause": "acne"}] * 31
+
+    response = as_pharmacist.post(new_url(patient), with_sites(sites))
+
+    assert response.status_code == 422
+    assert "Sites: Record at most 30 sites." in response.content.decode()
+    assert not ScarAssessment.objects.exists()
+
+
+def test_amending_a_six_site_assessment_keeps_its_sites_or_removes_one(
+    as_pharmacist, pharmacist, patient
+):
+    original = record_assessment(
+        patient=patient,
+        actor=pharmacist,
+        **BASELINE | {"sites": [{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE]},
+    )
+    url = f"/assessments/{original.public_id}/amend/"
+    shown = as_pharmacist.get(url).context["formset"]
+    assert [f.initial.get("site") for f in shown.forms] == [*FACE, None]
+
+    sites = [{"site": s, "cause": "acne", "scar_age_years": "6.0"} for s in FACE]
+    data = with_sites(sites, extra=1) | {"sites-INITIAL_FORMS": "6", "sites-5-DELETE": "on"}
+    response = as_pharmacist.post(url, data | {"reason": "jawline was the neck"})
+
+    assert response.status_code == 302, errors_by_field(response)
+    amended = ScarAssessment.objects.get(is_current=True)
+    assert [s.site for s in amended.sites.all()] == FACE[:5]

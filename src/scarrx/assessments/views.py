@@ -15,6 +15,7 @@ from scarrx.assessments.forms import (
     field_for,
     site_formset,
     sites_from,
+    with_another_row,
 )
 from scarrx.assessments.models import ScarAssessment
 from scarrx.forms import add_service_errors
@@ -23,7 +24,7 @@ from scarrx.patients.models import Patient
 
 def _show_errors(form, formset, exc: ValidationError) -> None:
     """Route each service error to its field, including a site row's field."""
-    rows = [f for f in formset.forms if f.cleaned_data and not f.is_blank()]
+    rows = formset.filled()
     site_errors, other = {}, {}
     for name, msgs in exc.message_dict.items():
         parts = name.split(".")
@@ -49,7 +50,9 @@ def _edit(request, *, patient, template, save, initial=None, site_rows=None, ext
     posted = request.method == "POST"
     formset = site_formset(request.POST if posted else None, initial=None if posted else site_rows)
     status = 200
-    if request.method == "POST":
+    if posted and "add_site" in request.POST:
+        form, formset = with_another_row(request.POST)
+    elif posted:
         if form.is_valid() and formset.is_valid():
             try:
                 assessment = save(form.service_fields() | {"sites": sites_from(formset)})
@@ -62,6 +65,7 @@ def _edit(request, *, patient, template, save, initial=None, site_rows=None, ext
     context = {
         "form": form,
         "formset": formset,
+        "max_sites": services.MAX_SITES,
         "patient": patient,
         "aid": GbDecisionAidForm(prefix="aid"),
         **(extra or {}),
