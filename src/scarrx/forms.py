@@ -26,15 +26,18 @@ class WallClockField(forms.DateTimeField):
         return parsed or super(forms.DateTimeField, self).to_python(value)
 
 
-def add_service_errors(form, exc: ValidationError, field_map=None) -> None:
+def add_service_errors(form, exc: ValidationError, field_map=None, skip=()) -> None:
     """Show a service's ValidationError on the form, each message beside its field.
 
     field_map turns a service field name ("gb_counts.B1") into a form field name
     ("gb_B1"); names with no form field become form-level errors that still name it.
+    Fields in `skip` (already refused by the form) are left as they are.
     """
     items = exc.message_dict.items() if hasattr(exc, "error_dict") else [("__all__", exc.messages)]
     for name, messages in items:
         target = field_map(name) if field_map else name
+        if target in skip:
+            continue
         for message in messages:
             if target in form.fields:
                 form.add_error(target, message)
@@ -42,6 +45,16 @@ def add_service_errors(form, exc: ValidationError, field_map=None) -> None:
                 form.add_error(None, message)
             else:
                 form.add_error(None, f"{name.replace('_', ' ')}: {message}")
+
+
+def also_check(form, check, field_map=None) -> None:
+    """For a form that refused some fields: the service's own checks of the rest, shown
+    too, so that every problem is shown at once. `check()` raises its ValidationError."""
+    refused = set(form.errors)
+    try:
+        check()
+    except ValidationError as exc:
+        add_service_errors(form, exc, field_map, skip=refused)
 
 
 def form_status(*forms) -> int:

@@ -70,6 +70,8 @@ class Patient(NeverDeleted):
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices)
     phone = models.CharField(max_length=40, blank=True)
+    # The phone's digits alone, for finding a number however it was typed.
+    phone_digits = models.CharField(max_length=40, blank=True, editable=False, db_index=True)
     email = models.EmailField(blank=True)
     address = models.TextField(max_length=500, blank=True)
     guardian_name = models.CharField(max_length=200, blank=True)

@@ -6,6 +6,7 @@ ValidationError keyed by field name, with nothing saved.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -16,10 +17,17 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from scarrx.access import require
+from scarrx.access import patients_visible_to, require
 from scarrx.accounts.roles import PATIENT, PRESCRIBER, Perm, role_of
 from scarrx.audit.services import diff, reason_errors, record_change
-from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
+from scarrx.patients.models import (
+    Consent,
+    ConsentKind,
+    Patient,
+    Pregnancy,
+    PriorTreatment,
+    Sex,
+)
 from scarrx.text import has_letter, text_errors
 
 # Fields a caller may set at intake or amend later.
@@ -74,6 +82,7 @@ def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
 
 
 NAMES = ("given_name", "family_name")
+CANNOT_BE_MALE = (Pregnancy.PREGNANT, Pregnancy.BREASTFEEDING)
 
 
 def _check_rules(patient: Patient) -> None:
@@ -81,6 +90,7 @@ def _check_rules(patient: Patient) -> None:
     with no guardian. Every problem is reported at once."""
     for name in NAMES:
         setattr(patient, name, (getattr(patient, name) or "").strip())
+    patient.phone_digits = re.sub(r"\D", "", patient.phone or "")
     errors = text_errors(Patient, {f: getattr(patient, f, None) for f in EDITABLE_FIELDS})
     for name in NAMES:
         value = getattr(patient, name)
@@ -113,8 +123,21 @@ def _check_rules(patient: Patient) -> None:
             errors.setdefault("acne_onset_age", []).append(
                 "Acne onset age cannot be greater than the patient's age."
             )
-    if patient.pregnancy_status_on and patient.pregnancy_status_on > today():
-        errors.setdefault("pregnancy_status_on", []).append("This date cannot be in the future.")
+    as_of = patient.pregnancy_status_on
+    if isinstance(as_of, date):
+        if as_of > today():
+            errors.setdefault("pregnancy_status_on", []).append(
+                "This date cannot be in the future."
+            )
+        elif as_of < (dob if isinstance(dob, date) else date(1900, 1, 1)):
+            errors.setdefault("pregnancy_status_on", []).append(
+                "This date cannot be before the date of birth."
+            )
+    if patient.sex == Sex.MALE and patient.pregnancy_status in CANNOT_BE_MALE:
+        errors.setdefault("pregnancy_status", []).append(
+            "Pregnancy or breastfeeding cannot be recorded for a patient whose sex is recorded "
+            "as male: check the two answers."
+        )
     treatments = patient.prior_treatments
     valid = set(PriorTreatment.values)
     if not isinstance(treatments, list) or any(t not in valid for t in treatments):
@@ -161,26 +184,116 @@ def _snapshot(patient: Patient) -> dict[str, Any]:
     return data
 
 
-@transaction.atomic
-def register_patient(*, actor, consents: list[dict] | None = None, **fields) -> Patient:
-    """Intake: create the patient record and the consents given at the first visit."""
-    require(actor, Perm.ADD_PATIENT)
+class PossibleDuplicate(ValidationError):
+    """The patient may be registered already: `matches` are the records that look like
+    them, for a page to link. Registering goes on only with a `duplicate_reason`."""
+
+    def __init__(self, matches: list[Patient]) -> None:
+        self.matches = matches
+        found = "; ".join(
+            f"{p.record_number} ({p.full_name}, born {p.date_of_birth:%-d %b %Y})" for p in matches
+        )
+        super().__init__(
+            {
+                "duplicate_reason": f"This patient may be registered already: {found}. Check "
+                "the record; to register anyway, say why this is someone else."
+            }
+        )
+
+
+MIN_PHONE_DIGITS = 7  # fewer is an extension or a typing slip, not a number to match
+
+
+def possible_duplicates(patient: Patient, among: QuerySet[Patient]) -> list[Patient]:
+    """Patients who may be this one: the same name and date of birth, or the same phone
+    number (its digits) or e-mail address."""
+    same = Q(
+        given_name__iexact=patient.given_name,
+        family_name__iexact=patient.family_name,
+        date_of_birth=patient.date_of_birth,
+    )
+    if len(patient.phone_digits) >= MIN_PHONE_DIGITS:
+        same |= Q(phone_digits=patient.phone_digits)
+    if patient.email:
+        same |= Q(email__iexact=patient.email)
+    return list(among.filter(same).exclude(pk=patient.pk)[:5])
+
+
+def _consent_errors(kind, given_on, note, born) -> dict[str, list[str]]:
+    """What is wrong with one consent decision (`born`: the date of birth, if known)."""
+    errors = text_errors(Consent, {"note": note})
+    if kind not in ConsentKind.values:
+        choose = ", ".join(ConsentKind.values)
+        errors["kind"] = [f"Unknown consent {kind!r}; choose one of {choose}."]
+    if not isinstance(given_on, date):
+        errors["given_on"] = ["Enter the date the consent was given."]
+    elif given_on > today():
+        errors["given_on"] = ["A consent cannot be dated in the future."]
+    elif isinstance(born, date) and given_on < born:
+        errors["given_on"] = ["A consent cannot be dated before the patient's birth."]
+    return errors
+
+
+def _intake_consent_errors(consents: list[dict], born) -> dict[str, list[str]]:
+    kinds = [c.get("kind") for c in consents]
+    errors = {}
+    if len(kinds) != len(set(kinds)):
+        errors["consents"] = ["Record each consent once at intake."]
+    for i, c in enumerate(consents):
+        problems = _consent_errors(c.get("kind"), c.get("given_on"), c.get("note", ""), born)
+        errors |= {f"consents.{i}.{field}": found for field, found in problems.items()}
+    return errors
+
+
+def check_intake(*, actor, consents: list[dict] | None = None, duplicate_reason="", **fields):
+    """Every problem with an intake, at once (ValidationError), without saving; the
+    patient it would register otherwise (unsaved), with any possible duplicates."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
     patient = Patient(**_with_prescriber(fields))
-    _check_rules(patient)
+    errors: dict[str, list[str]] = {}
+    try:
+        _check_rules(patient)
+    except ValidationError as exc:
+        errors |= exc.message_dict
+    errors |= _intake_consent_errors(list(consents or []), patient.date_of_birth)
+    if problems := reason_errors(duplicate_reason):
+        errors["duplicate_reason"] = problems["reason"]
+    if errors:
+        raise ValidationError(errors)
+    return patient, possible_duplicates(patient, patients_visible_to(actor))
+
+
+@transaction.atomic
+def register_patient(
+    *, actor, consents: list[dict] | None = None, duplicate_reason: str = "", **fields
+) -> Patient:
+    """Intake: create the patient record and the consents given at the first visit. A
+    possible duplicate (PossibleDuplicate) is registered only with a reason, recorded."""
+    require(actor, Perm.ADD_PATIENT)
+    duplicate_reason = (duplicate_reason or "").strip()
+    patient, matches = check_intake(
+        actor=actor, consents=consents, duplicate_reason=duplicate_reason, **fields
+    )
+    if matches and not duplicate_reason:
+        raise PossibleDuplicate(matches)
     patient.record_number = f"tmp-{patient.public_id.hex[:12]}"
     patient.save()
     # Sequential, human-friendly, and unique because it derives from the primary key.
     patient.record_number = f"SRX-{patient.pk:06d}"
     patient.save(update_fields=["record_number"])
+    data = _snapshot(patient)
+    if matches:
+        data["possible_duplicates"] = [p.record_number for p in matches]
     record_change(
         actor=actor,
         action="patient.registered",
         obj=patient,
-        summary=f"Registered {patient.full_name} ({patient.record_number})",
-        data=_snapshot(patient),
+        summary=f"Registered {patient.full_name} ({patient.record_number})"
+        + (" despite a possible duplicate" if matches else ""),
+        data=data,
+        reason=duplicate_reason if matches else "",
     )
     for consent in consents or []:
         record_consent(patient=patient, actor=actor, **consent)
@@ -221,15 +334,7 @@ def record_consent(
     *, patient: Patient, actor, kind: str, granted: bool, given_on: date, note: str = ""
 ) -> Consent:
     require(actor, Perm.ADD_CONSENT, patient)
-    errors = text_errors(Consent, {"note": note})
-    if kind not in ConsentKind.values:
-        errors["kind"] = f"Unknown consent {kind!r}; choose one of {', '.join(ConsentKind.values)}."
-    if not isinstance(given_on, date):
-        errors["given_on"] = "Enter the date the consent was given."
-    elif given_on > today():
-        errors["given_on"] = "A consent cannot be dated in the future."
-    elif given_on < patient.date_of_birth:
-        errors["given_on"] = "A consent cannot be dated before the patient's birth."
+    errors = _consent_errors(kind, given_on, note, patient.date_of_birth)
     if errors:
         raise ValidationError(errors)
     in_force = current_consents(patient)[kind]
