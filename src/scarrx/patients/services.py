@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -66,12 +66,38 @@ def today() -> date:
     return timezone.localdate()
 
 
+# A date of birth as the list shows it ("17 May 2000") or as ISO ("2000-05-17").
+SEARCH_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2}|\d{1,2} [A-Za-z]{3,9} \d{4})\b")
+PHONE_LIKE = re.compile(r"^[\d\s()+.\-]+$")
+
+
+def _search_date(text: str) -> date | None:
+    for form in ("%Y-%m-%d", "%d %b %Y", "%d %B %Y"):
+        try:
+            return datetime.strptime(text.title(), form).date()  # noqa: DTZ007 - a calendar day
+        except ValueError:
+            continue
+    return None
+
+
 def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
-    """Each word of q must match a name or the record number. "Lindqvist, Nora" (the
-    list's own format) finds Nora Lindqvist."""
+    """Find patients by what staff type: each word matches a name or the record number
+    ("Lindqvist, Nora", the list's own format, finds Nora Lindqvist); a date of birth as
+    the list shows it ("17 May 2000") or ISO; a phone number, whatever its punctuation."""
     q = q.replace("\x00", "")  # PostgreSQL refuses NUL in a query parameter
     if len(q) > MAX_SEARCH_LENGTH:
         raise ValidationError({"q": f"Search with at most {MAX_SEARCH_LENGTH} characters."})
+    if found := SEARCH_DATE.search(q):
+        born = _search_date(found[0])
+        if born is None:
+            raise ValidationError({"q": f"{found[0]} is not a date."})
+        patients = patients.filter(date_of_birth=born)
+        q = q.replace(found[0], " ")
+    digits = re.sub(r"\D", "", q)
+    if PHONE_LIKE.match(q.strip() or "x") and len(digits) >= 4:
+        return patients.filter(
+            Q(phone_digits__contains=digits) | Q(record_number__icontains=q.strip())
+        )
     for word in q.replace(",", " ").split()[:MAX_SEARCH_WORDS]:
         patients = patients.filter(
             Q(given_name__icontains=word)
