@@ -459,3 +459,11 @@ def test_amending_a_six_site_assessment_keeps_its_sites_or_removes_one(
     assert response.status_code == 302, errors_by_field(response)
     amended = ScarAssessment.objects.get(is_current=True)
     assert [s.site for s in amended.sites.all()] == FACE[:5]
+
+
+def test_the_score_breakdown_says_points_in_words_and_dates_in_one_style(as_pharmacist, baseline):
+    page = as_pharmacist.get(f"/assessments/{baseline.public_id}/").content.decode()
+
+    assert "<td>1 point</td>" in page and "<td>2 points</td>" in page  # A1 8 scars, B2 5
+    assert " pts" not in page
+    assert str(baseline) == "Baseline assessment of 10 Jan 2026"

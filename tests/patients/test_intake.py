@@ -329,7 +329,7 @@ def test_pharmacist_records_a_consent_from_the_patient_page(as_pharmacist, pharm
     assert "Consent recorded." in response.content.decode()
     consent = patient.consents.get()
     assert (consent.kind, consent.granted, consent.recorded_by) == ("photographs", True, pharmacist)
-    assert ("Photographs", consent) in response.context["consents"]
+    assert ("Photographs", consent, "granted") in response.context["consents"]
     assert response.context["photo_consent"] == consent
 
 
@@ -344,6 +344,30 @@ def test_withdrawing_a_consent_is_a_new_decision_not_an_edit(as_pharmacist, pati
         .order_by("pk")
         .values_list("action", flat=True)
     ) == ["consent.granted", "consent.withdrawn"]
+
+
+def test_the_patient_page_says_when_a_consent_was_withdrawn(as_pharmacist, patient):
+    url = f"/patients/{patient.public_id}/consents/"
+    as_pharmacist.post(url, {"kind": "treatment", "granted": "yes", "given_on": "2026-01-02"})
+    as_pharmacist.post(url, {"kind": "treatment", "granted": "no", "given_on": "2026-03-02"})
+
+    page = as_pharmacist.get(f"/patients/{patient.public_id}/").content.decode()
+
+    assert "Withdrawn on 2 Mar 2026" in page
+
+
+def test_an_error_beside_its_field_does_not_repeat_the_label(as_pharmacist):
+    response = as_pharmacist.post("/patients/new/", intake_form(date_of_birth="2999-01-01"))
+
+    page = response.content.decode()
+    assert "<li>Date of birth cannot be in the future.</li>" in page
+    assert "Date of birth: Date of birth" not in page
+
+
+def test_no_known_allergies_raise_no_safety_alert(pharmacist, patient):
+    patient = update_patient(patient, actor=pharmacist, allergies="None known")
+
+    assert not any(flag.startswith("Allergies") for flag in patient.safety_flags())
 
 
 def test_refusing_a_consent_never_given_reads_as_declined(as_pharmacist, patient):

@@ -17,6 +17,7 @@ from PIL import Image
 from scarrx.__main__ import main as scarrx
 from scarrx.audit.models import ChangeRecord
 from scarrx.imaging.phantom import SceneSpec, make_scene, photograph
+from scarrx.photos.figures import metric_text, signed_text
 from scarrx.photos.models import Measurement, Photo
 from tests.conftest import client_for
 from tests.photos.conftest import (
@@ -102,7 +103,7 @@ def test_pharmacist_draws_regions_and_the_redness_matches_the_phantom(
     assert measurement.algorithm_version == result["algorithm_version"]
     change = ChangeRecord.objects.get(action="photo.measured")
     assert (change.actor, change.patient) == (pharmacist, baseline_photo.patient)
-    assert f"a* {result['difference']['a_star']:+.1f}" in change.summary
+    assert f"a* {metric_text(result['difference']['a_star'])}" in change.summary
 
     page = html.unescape(client.get(url).content.decode())
     assert "Regions measured." in page
@@ -219,6 +220,26 @@ def test_detail_page_offers_alignment_only_when_there_is_a_measured_baseline(
     status, page = outcome(client, client.post(url + "carry-over/"))
     assert "No measured baseline photo of this site and view." in page
     assert not Measurement.objects.exists()
+
+
+def test_an_aligned_follow_up_does_not_offer_to_align_again(pharmacist, followup_measurement):
+    page = client_for(pharmacist).get(f"/photos/{followup_measurement.photo.public_id}/")
+
+    assert "Side by side with the baseline" in page.content.decode()
+    assert "Align to baseline" not in page.content.decode()
+
+
+def test_a_measured_change_reads_the_same_on_every_page(pharmacist, followup_measurement):
+    client = client_for(pharmacist)
+    change = signed_text(
+        followup_measurement.result["difference"]["a_star"]
+        - followup_measurement.baseline.result["difference"]["a_star"]
+    )
+    compare = client.get(f"/measurements/{followup_measurement.public_id}/compare/")
+    patient_page = client.get(f"/patients/{followup_measurement.photo.patient.public_id}/")
+
+    assert change_table(compare.content.decode())["Scar − reference a*"][2] == change
+    assert f"scar − reference a* {change}" in patient_page.content.decode()
 
 
 def test_unrelated_photos_are_not_aligned_and_nothing_is_measured(

@@ -146,7 +146,7 @@ def test_upload_page_says_the_photo_is_calibrated_with_its_scale(
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Photo stored." in page
+    assert "Photo stored and calibrated by its colour chart." in page
     assert 'data-calibrated="yes"' in page
     assert f"{baseline_phantom.px_per_mm:.1f} <small>px/mm</small>" in page
 
@@ -401,7 +401,7 @@ def test_upload_page_without_photo_consent_says_so_and_offers_no_file_input(
     assert "No consent to photographs is in force" in text
     if consent == "withdrawn":
         assert 'data-consent="withdrawn"' in text
-        assert "withdrew their consent to photographs on 9 Feb 2026" in text
+        assert "Consent to photographs withdrawn on 9 Feb 2026" in text
     else:
         assert 'data-consent="none"' in text
         assert "has never been recorded" in text
@@ -424,6 +424,15 @@ def test_photo_without_a_chart_is_stored_uncalibrated_with_the_reason(
     page = client.get(response["Location"]).content.decode()
     assert 'data-calibrated="no"' in page
     assert "no colour chart found" in page
+    assert '<li class="warning">Photo stored, but not calibrated' in page  # not a success
+    assert "yellow" not in page  # there is no chart to outline
+
+
+def test_a_refused_upload_says_the_file_must_be_chosen_again(technician, patient, photo_consent):
+    response, errors = send("page", client_for(technician), patient, b"not a photo")
+
+    assert response.status_code == 422 and "file" in errors
+    assert "choose the photo again" in response.content.decode()
 
 
 # --- what is refused -----------------------------------------------------------------

@@ -106,7 +106,7 @@ class ScarAssessment(NeverDeleted):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_timepoint_display()} assessment of {self.assessed_on}"
+        return f"{self.get_timepoint_display()} assessment of {self.assessed_on:%-d %b %Y}"
 
     @property
     def gb_qualitative_label(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+
+from django.utils import timezone
 
 from scarrx.audit.codes import change_label
 
@@ -22,15 +24,28 @@ def value_words(value) -> str:
     if value is False:
         return "no"
     if isinstance(value, str):
-        try:
-            return f"{date.fromisoformat(value):%-d %b %Y}"
-        except ValueError:
-            return value
+        return _when(value) or value
     if isinstance(value, list):
         return ", ".join(value_words(v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{field_label(k)} {value_words(v)}" for k, v in value.items())
     return str(value)
+
+
+def _when(text: str) -> str | None:
+    """A date or an instant recorded as ISO text, as every page writes it."""
+    if not (len(text) >= 10 and text[4] == "-" and text[7] == "-"):
+        return None
+    try:
+        return f"{date.fromisoformat(text):%-d %b %Y}"
+    except ValueError:
+        pass
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    at = timezone.localtime(at) if timezone.is_aware(at) else at
+    return f"{at:%-d %b %Y, %H:%M}"
 
 
 def change_lines(record) -> list[str]:

@@ -38,6 +38,16 @@ class Pregnancy(models.TextChoices):
     UNKNOWN = "unknown", "Not known"
 
 
+NO_KNOWN_ALLERGIES = {
+    "none",
+    "none known",
+    "nil",
+    "nka",
+    "nkda",
+    "no known allergies",
+    "no known drug allergies",
+}
+
 PREGNANCY_FLAGGED = (Pregnancy.PREGNANT, Pregnancy.BREASTFEEDING, Pregnancy.PLANNING)
 
 
@@ -160,9 +170,14 @@ class Patient(NeverDeleted):
             flags.append("Isotretinoin in the last 6 months")
         if self.anticoagulants:
             flags.append("Takes anticoagulants")
-        if self.allergies.strip():
+        if self.allergies.strip() and not self.no_known_allergies:
             flags.append(f"Allergies: {self.allergies.strip()}")
         return flags
+
+    @property
+    def no_known_allergies(self) -> bool:
+        """The allergies field says there are none ("None known", "NKDA"): no alert."""
+        return self.allergies.strip().rstrip(".").lower() in NO_KNOWN_ALLERGIES
 
     def prior_treatment_labels(self) -> list[str]:
         labels = dict(PriorTreatment.choices)

@@ -400,6 +400,17 @@ def consent_history(consents) -> list[tuple[Consent, str]]:
     return history
 
 
+def latest_decisions(patient: Patient) -> dict[str, tuple[Consent | None, str]]:
+    """Each kind's decision in force with what it did ("granted", "declined",
+    "withdrawn"), or (None, "not asked")."""
+    latest: dict[str, tuple[Consent | None, str]] = dict.fromkeys(
+        ConsentKind.values, (None, "not asked")
+    )
+    for consent, verb in consent_history(patient.consents.all()):
+        latest[consent.kind] = (consent, verb)
+    return latest
+
+
 def current_consents(patient: Patient) -> dict[str, Consent | None]:
     """The consent in force for each kind: the latest decision, or None if never asked."""
     latest: dict[str, Consent | None] = dict.fromkeys(ConsentKind.values)

@@ -21,7 +21,7 @@ class UploadForm(forms.Form):
     def __init__(self, *args, assessments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assessment"].choices = [("", "— none —")] + [
-            (str(a.public_id), f"{a.get_timepoint_display()} · {a.assessed_on:%d %b %Y}")
+            (str(a.public_id), f"{a.get_timepoint_display()} · {a.assessed_on:%-d %b %Y}")
             for a in assessments
         ]
         self._assessments = {str(a.public_id): a for a in assessments}

@@ -33,6 +33,7 @@ from scarrx.audit.services import reason_errors, record_change
 from scarrx.body import Site
 from scarrx.patients.models import Consent, ConsentKind, Patient
 from scarrx.patients.services import current_consents
+from scarrx.photos.figures import metric_text
 from scarrx.photos.models import Measurement, Photo, View
 from scarrx.photos.previews import render_aligned, render_preview
 from scarrx.photos.storage import delete_private, new_private_files, read_private
@@ -392,7 +393,7 @@ def _store(photo, actor, roi, reference, result, *, baseline, preview="") -> Mea
         " (aligned to baseline)" if baseline else ""
     )
     if diff is not None:
-        summary += f": scar − reference a* {diff:+.1f}"
+        summary += f": scar − reference a* {metric_text(diff)}"
     record_change(
         actor=actor,
         action="photo.measured",
@@ -452,7 +453,7 @@ def comparison_rows(baseline: dict, followup: dict, *, exploratory: bool = False
     rows = []
     for label, path, digits in EXPLORATORY_ROWS if exploratory else METRIC_ROWS:
         b, f = _dig(baseline, path), _dig(followup, path)
-        change = None if b is None or f is None else round(f - b, digits)
+        change = None if b is None or f is None else f - b  # rounded once, when shown
         rows.append(
             {"label": label, "baseline": b, "followup": f, "change": change, "digits": digits}
         )
