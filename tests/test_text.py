@@ -153,3 +153,23 @@ def test_a_consent_note_too_long_is_refused(as_pharmacist, patient):
     response = post(as_pharmacist, f"/api/v1/patients/{patient.public_id}/consents", body)
 
     assert "note" in refused(response)
+
+
+# --- Found by the API fuzzer (tests/fuzz) ---------------------------------------------------
+
+
+def test_a_null_for_a_field_that_cannot_be_null_is_refused_not_a_500(as_pharmacist, patient):
+    url = f"/api/v1/patients/{patient.public_id}"
+    response = as_pharmacist.patch(
+        url, json.dumps({"prior_treatment_notes": None}), "application/json"
+    )
+
+    assert "prior_treatment_notes" in refused(response)
+
+
+def test_a_scar_age_of_a_huge_number_is_refused_not_a_500(as_pharmacist, patient):
+    body = BASELINE | {"sites": [{"site": "cheeks", "cause": "acne", "scar_age_years": "1E+30"}]}
+
+    response = post(as_pharmacist, f"/api/v1/patients/{patient.public_id}/assessments", body)
+
+    assert refused(response)["sites.0.scar_age_years"] == "Enter a number below 1,000."

@@ -161,6 +161,7 @@ def test_pharmacist_measures_regions_through_the_api(pharmacist, baseline_photo,
         ({"roi": [[100, 100], [200, 100], [300, 100]]}, "roi", "no area"),
         ({"reference": [[100, 100], [100, 100], [100, 100]]}, "reference", "no area"),
         ({"roi": [[500 + i % 7, 400 + i % 11] for i in range(90_000)]}, "roi", "at most 500"),
+        ({"roi": [[1e308, 1e308], [-1e308, 1e308], [0, -1e308]]}, "roi", "outside"),
     ],
     ids=[
         "two_points",
@@ -171,6 +172,7 @@ def test_pharmacist_measures_regions_through_the_api(pharmacist, baseline_photo,
         "roi_a_line",
         "reference_one_point",
         "ninety_thousand_points",
+        "area_beyond_any_number",
     ],
 )
 def test_bad_regions_are_refused_naming_them(

@@ -81,7 +81,10 @@ def _as_entered(value: Any, model_field: str, model=ScarAssessment) -> Decimal:
         raise ValueError("Enter a number, e.g. 3.5.") from None
     if not number.is_finite():
         raise ValueError("Enter a number, e.g. 3.5.")
-    places = model._meta.get_field(model_field).decimal_places
+    field = model._meta.get_field(model_field)
+    places = field.decimal_places
+    if number.adjusted() >= field.max_digits - places:
+        raise ValueError(f"Enter a number below {10 ** (field.max_digits - places):,}.")
     if number.normalize().as_tuple().exponent < -places:
         raise ValueError(f"Enter at most {places} decimal place{'s' if places > 1 else ''}.")
     return number.quantize(Decimal(1).scaleb(-places))

@@ -118,6 +118,9 @@ def _check_rules(patient: Patient) -> None:
         setattr(patient, name, (getattr(patient, name) or "").strip())
     patient.phone_digits = re.sub(r"\D", "", patient.phone or "")
     errors = text_errors(Patient, {f: getattr(patient, f, None) for f in EDITABLE_FIELDS})
+    for name in EDITABLE_FIELDS:  # full_clean lets a null through where blank is allowed
+        if getattr(patient, name, None) is None and not Patient._meta.get_field(name).null:
+            errors.setdefault(name, ["Give a value (it may be empty), not null."])
     for name in NAMES:
         value = getattr(patient, name)
         if value and name not in errors and not has_letter(value):
@@ -283,7 +286,9 @@ def check_intake(*, actor, consents: list[dict] | None = None, duplicate_reason=
         _check_rules(patient)
     except ValidationError as exc:
         errors |= exc.message_dict
-    errors |= _intake_consent_errors(list(consents or []), patient.date_of_birth)
+    # Consents are dated against a date of birth only when it is itself right.
+    born = None if "date_of_birth" in errors else patient.date_of_birth
+    errors |= _intake_consent_errors(list(consents or []), born)
     if problems := reason_errors(duplicate_reason):
         errors["duplicate_reason"] = problems["reason"]
     if errors:

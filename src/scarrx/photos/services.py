@@ -80,7 +80,9 @@ def _encloses_nothing(points: object) -> bool:
     if pts.ndim != 2 or pts.shape[1:] != (2,) or len(pts) < 3 or not np.isfinite(pts).all():
         return False
     x, y = pts[:, 0], pts[:, 1]
-    return abs(float(x @ np.roll(y, 1) - y @ np.roll(x, 1))) / 2 < 1.0  # under a pixel
+    with np.errstate(over="ignore", invalid="ignore"):  # points far outside: imaging's to refuse
+        area = abs(float(x @ np.roll(y, 1) - y @ np.roll(x, 1))) / 2
+    return bool(area < 1.0)  # under a pixel (False for an area too large to compute)
 
 
 def photo_consent(patient: Patient) -> Consent | None:
