@@ -38,15 +38,13 @@ class Pregnancy(models.TextChoices):
     UNKNOWN = "unknown", "Not known"
 
 
-NO_KNOWN_ALLERGIES = {
-    "none",
-    "none known",
-    "nil",
-    "nka",
-    "nkda",
-    "no known allergies",
-    "no known drug allergies",
-}
+NO_ALLERGY_WORDS = {"", "none", "none known", "no known allergies", "nka", "nkda", "nil", "no"}
+
+
+def has_allergies(text: str) -> bool:
+    """Whether an allergies entry names any ("None known", "NKDA" do not)."""
+    return text.strip().strip(".").lower() not in NO_ALLERGY_WORDS
+
 
 PREGNANCY_FLAGGED = (Pregnancy.PREGNANT, Pregnancy.BREASTFEEDING, Pregnancy.PLANNING)
 
@@ -71,6 +69,7 @@ class Patient(NeverDeleted):
     # scarrx.access: a patient record is its own patient; the portal shows it to them.
     patient_path = ""
     portal_visible = True
+    audit_choices = {"prior_treatments": PriorTreatment.choices}
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     record_number = models.CharField(max_length=20, unique=True, editable=False)
@@ -170,14 +169,9 @@ class Patient(NeverDeleted):
             flags.append("Isotretinoin in the last 6 months")
         if self.anticoagulants:
             flags.append("Takes anticoagulants")
-        if self.allergies.strip() and not self.no_known_allergies:
+        if has_allergies(self.allergies):
             flags.append(f"Allergies: {self.allergies.strip()}")
         return flags
-
-    @property
-    def no_known_allergies(self) -> bool:
-        """The allergies field says there are none ("None known", "NKDA"): no alert."""
-        return self.allergies.strip().rstrip(".").lower() in NO_KNOWN_ALLERGIES
 
     def prior_treatment_labels(self) -> list[str]:
         labels = dict(PriorTreatment.choices)
