@@ -11,20 +11,13 @@ import pytest
 from scarrx.audit.models import ChangeRecord
 from scarrx.patients.models import Patient
 from scarrx.text import INVISIBLE, LINE_BREAK, text_problem
-from tests.conftest import BASELINE
+from tests.conftest import BASELINE, patient_fields
 
 MB = 2**20
 
 
 def intake(**overrides) -> dict:
-    body = {
-        "given_name": "Cora",
-        "family_name": "Intake",
-        "date_of_birth": "1998-03-02",
-        "sex": "female",
-        "fitzpatrick": 4,
-    }
-    return body | overrides
+    return patient_fields(given_name="Cora", family_name="Intake") | overrides
 
 
 def intake_form(**overrides) -> dict:
