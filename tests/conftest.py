@@ -3,10 +3,12 @@ patients (one with a portal login), and an outsider with no role at all."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 
 from scarrx.accounts.roles import sync_roles
 from scarrx.accounts.services import create_user
@@ -15,17 +17,39 @@ from scarrx.patients.services import register_patient
 PASSWORD = "correct-horse-battery-7"
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_private(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = tmp_path / "private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            **settings.STORAGES["default"],
-            "OPTIONS": {"location": tmp_path / "private"},
+def fast_and_private(private_dir) -> dict:
+    """Settings for tests: a fast password hasher, private files in a throwaway folder."""
+    from django.conf import settings
+
+    return {
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        "MEDIA_ROOT": private_dir,
+        "STORAGES": {
+            **settings.STORAGES,
+            "default": {**settings.STORAGES["default"], "OPTIONS": {"location": private_dir}},
         },
     }
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_private(settings, tmp_path):
+    for name, value in fast_and_private(tmp_path / "private").items():
+        setattr(settings, name, value)
+
+
+@contextmanager
+def module_data(django_db_blocker, private_dir):
+    """Rows made once for a whole test module (Django's setUpTestData, for pytest): made
+    in a transaction rolled back when the module is done. Each test still runs in its own
+    savepoint inside it, so tests cannot see each other's changes. Private files go to
+    `private_dir`; a test that reads them points its storage there too."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(**fast_and_private(private_dir)),
+        transaction.atomic(),
+    ):
+        yield
+        transaction.set_rollback(True)
 
 
 def make_user(username: str, role: str | None, **extra):

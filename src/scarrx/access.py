@@ -237,9 +237,12 @@ def require(actor, permission: Perm, patient: Patient | None = None) -> None:
 
 
 def guard_api_user(request, user, audience: str):
-    """For the API's authentication classes: the user if the router's audience admits
-    them, else the refusal (404 on object routes, 403 otherwise)."""
+    """For the API's authentication classes, which run before ninja reads the request's
+    body: the user if both the router's audience and the operation's own declaration
+    admit them, else the refusal (404 on object routes, 403 otherwise). So a caller the
+    declaration excludes is refused before any validation could tell them more."""
     request.user = user
-    if not Access(audience).admits(user):
+    declared = getattr(request, "declared_access", None)
+    if not Access(audience).admits(user) or (declared is not None and not declared.admits(user)):
         refuse(request)
     return user

@@ -6,7 +6,7 @@ Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "messag
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, wraps
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from scarrx.access import PORTAL, STAFF, guard_api_user, public
+from scarrx.access import PORTAL, STAFF, declared_access, guard_api_user, public
 from scarrx.accounts.services import user_for_token
 
 
@@ -59,6 +59,15 @@ class Api(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
         # Short, stable ids ("get_photo"): also the name its reads are recorded under.
         return operation.view_func.__name__
+
+    def _get_urls(self):
+        # ninja's own root view (a 404 that names the docs) is declared public like the
+        # docs; every operation is declared on its own function.
+        urls = super()._get_urls()
+        root = urls[-1]
+        if root.name == "api-root" and not hasattr(root.callback, "access"):
+            root.callback = public(root.callback)
+        return urls
 
 
 api = Api(
@@ -127,6 +136,22 @@ def on_http_error(request, exc):
 def on_unauthenticated(request, exc):
     body = errors_body([(None, "Sign in or send a bearer token.")])
     return api.create_response(request, body, status=401)
+
+
+def _declaration_first(run):
+    """Every operation's run (before authentication and validation) knows the operation's
+    declared access, so the authentication classes can refuse by it."""
+    access = declared_access(run.__self__.view_func)
+
+    @wraps(run)
+    def run_declared(request, *args, **kwargs):
+        request.declared_access = access
+        return run(request, *args, **kwargs)
+
+    return run_declared
+
+
+api.add_decorator(_declaration_first, mode="view")
 
 
 @api.get("/health", auth=None, summary="Is the service up (no patient data)")

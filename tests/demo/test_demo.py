@@ -7,14 +7,24 @@ from scarrx.assessments.models import ScarAssessment
 from scarrx.demo.loader import DEMO_PASSWORD, load_demo
 from scarrx.patients.models import Patient
 from scarrx.photos.models import Measurement
+from tests.conftest import module_data
 
 TODAY = date(2026, 11, 26)
 
 
-@pytest.fixture
-def demo(db):
-    with time_machine.travel(TODAY, tick=False):
+@pytest.fixture(scope="module")
+def loaded(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo is loaded once for this module (it is the slow part), rolled back after."""
+    with (
+        module_data(django_db_blocker, tmp_path_factory.mktemp("demo")),
+        time_machine.travel(TODAY, tick=False),
+    ):
         yield load_demo(today=TODAY)
+
+
+@pytest.fixture
+def demo(loaded, db):
+    return loaded
 
 
 def test_demo_loads_thirty_fictional_patients_with_baselines(demo):

@@ -34,7 +34,9 @@ def test_follow_up_alignment_recovers_the_known_homography(baseline_and_follow_u
     )
     points = np.array(baseline.roi + baseline.reference)
     expected = map_with(true_mapping(baseline, follow_up), points)
-    assert np.abs(result.map_points(points) - expected).max() < 1.5
+    # Within 2 px at the far corners of the regions (a 1000 px photo): the phantom's chart
+    # is now the real Mini's size, and the masked chart hides more of the skin detail.
+    assert np.abs(result.map_points(points) - expected).max() < 2.0
     assert MIN_QUALITY <= result.quality <= 1.0
     assert result.inliers >= 15
 

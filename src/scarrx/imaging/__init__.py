@@ -7,6 +7,8 @@ start-up) does not pull in OpenCV and colour-science until a photo is processed.
 
     analyze(path_or_bytes, roi, reference, corners=None, baseline=None) -> dict
     calibration_only(path_or_bytes, corners=None) -> dict   (chart, ΔE, px/mm; no regions)
+    CHARTS, chart_model(name_or_mapping), DEFAULT_CHART_NAME   (chart models, charts.py)
+    heavy_work(), configure_heavy_work(n)   (process-wide bound on heavy work, work.py)
     prepare_upload(data) -> PreparedUpload   (clean JPEG, thumbnail, hashes, taken_at)
     find_chart(image) / chart_from_corners(image, corners) -> ChartLocation
 
@@ -33,8 +35,14 @@ _LAZY = {
     "thumbnail_jpeg": "decode",
     "find_chart": "chart",
     "chart_from_corners": "chart",
-    "ChartGeometry": "chart",
-    "DEFAULT_CHART": "chart",
+    "ChartGeometry": "charts",
+    "ChartModel": "charts",
+    "CHARTS": "charts",
+    "chart_model": "charts",
+    "DEFAULT_CHART": "charts",
+    "DEFAULT_CHART_NAME": "charts",
+    "heavy_work": "work",
+    "configure_heavy_work": "work",
     "Alignment": "align",
 }
 

@@ -15,14 +15,8 @@ import numpy as np
 
 from .align import MIN_QUALITY, Alignment, align
 from .calibrate import DEFAULT_METHOD, HELDOUT_THRESHOLD, Calibration, Correction, calibrate
-from .chart import (
-    DEFAULT_CHART,
-    ChartGeometry,
-    ChartLocation,
-    chart_from_corners,
-    find_chart,
-    sample_patches,
-)
+from .chart import ChartLocation, chart_from_corners, find_chart, sample_patches
+from .charts import DEFAULT_CHART, ChartGeometry, chart_model
 from .decode import MAX_PIXELS, DecodedImage, decode, decode_reduced, read_input, reduce
 from .errors import ImagingError
 from .metrics import as_polygon, difference, pit_measure, region_colour
@@ -30,7 +24,8 @@ from .version import ALGORITHM_VERSION
 
 NO_CHART = (
     "no colour chart found in the photo: put the ColorChecker in the frame, "
-    "or give its four corners"
+    "or give its four corners (if it is in the frame but far away, hold it closer: "
+    "its long side should be at least a sixth of the photo's)"
 )
 
 
@@ -41,7 +36,7 @@ def analyze(
     corners: object | None = None,
     baseline: object | None = None,
     *,
-    chart: ChartGeometry = DEFAULT_CHART,
+    chart: object = DEFAULT_CHART,
     method: str = DEFAULT_METHOD,
     threshold: float = HELDOUT_THRESHOLD,
     min_alignment_quality: float = MIN_QUALITY,
@@ -52,8 +47,11 @@ def analyze(
     `roi` and `reference` are lists of (x, y) pixels of the upright image; with a
     `baseline`, they are read as drawn on the baseline and carried over to this photo.
     `corners` skips detection: the outer corners of the four corner patches, any order.
+    `chart` is a chart model, a preset name or a {"pitch_mm", "patch_mm"} mapping
+    (`charts.chart_model`); the result's "calibration" records it beside px/mm.
     Raises ImagingError (one-line message) for bad input or a refused alignment.
     """
+    chart = chart_model(chart)
     image = decode(read_input(path_or_bytes), max_pixels=max_pixels)
     small = reduce(image)
     location = _locate(image, small, corners, chart)
@@ -68,7 +66,7 @@ def analyze(
         where = " carried over to the follow-up"
     roi_pts = as_polygon(roi, image.full_width, image.full_height, "roi", where)
     ref_pts = as_polygon(reference, image.full_width, image.full_height, "reference", where)
-    correction = _calibrate(image, location, method, threshold, result)
+    correction = _calibrate(image, location, method, threshold, result, chart)
     if correction is not None and location is not None:
         result.update(_measure(image, correction, location.px_per_mm, roi_pts, ref_pts))
     return _ordered(result)
@@ -78,7 +76,7 @@ def calibration_only(
     path_or_bytes: object,
     corners: object | None = None,
     *,
-    chart: ChartGeometry = DEFAULT_CHART,
+    chart: object = DEFAULT_CHART,
     method: str = DEFAULT_METHOD,
     threshold: float = HELDOUT_THRESHOLD,
     max_pixels: int = MAX_PIXELS,
@@ -89,10 +87,11 @@ def calibration_only(
     "calibration" (with "chart_corners" to store and pass back as `corners` later, so
     the chart is not searched for again), "px_per_mm", "algorithm_version".
     """
+    chart = chart_model(chart)
     image = decode(read_input(path_or_bytes), max_pixels=max_pixels)
     location = _locate(image, reduce(image), corners, chart)
     result: dict[str, Any] = {"algorithm_version": ALGORITHM_VERSION}
-    _calibrate(image, location, method, threshold, result)
+    _calibrate(image, location, method, threshold, result, chart)
     return _ordered(result)
 
 
@@ -136,6 +135,7 @@ def _calibrate(
     method: str,
     threshold: float,
     result: dict[str, Any],
+    chart: ChartGeometry,
 ) -> Correction | None:
     """Fill in the calibration keys of `result`; the correction, if it may be used."""
     calibration = None
@@ -143,7 +143,7 @@ def _calibrate(
         samples = sample_patches(image.rgb, location)
         calibration = calibrate(samples, method=method, threshold=threshold)
     result["calibrated"] = bool(calibration and calibration.calibrated)
-    result["calibration"] = _calibration_dict(calibration, location)
+    result["calibration"] = _calibration_dict(calibration, location, chart)
     result["px_per_mm"] = None if location is None else round(location.px_per_mm, 4)
     if calibration is None:
         result["reason"] = NO_CHART
@@ -171,24 +171,33 @@ def _measure(
 
 
 def _calibration_dict(
-    calibration: Calibration | None, location: ChartLocation | None
+    calibration: Calibration | None, location: ChartLocation | None, chart: ChartGeometry
 ) -> dict[str, Any]:
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 3)
 
-    if calibration is None:
-        method, heldout, uncorrected = None, None, None
-    else:
-        method = calibration.method
-        heldout = rounded(calibration.heldout_delta_e2000)
-        uncorrected = rounded(calibration.uncorrected_delta_e2000)
-    return {
-        "method": method,
-        "heldout_delta_e2000": heldout,
-        "uncorrected_delta_e2000": uncorrected,
+    out: dict[str, Any] = {
+        "method": None if calibration is None else calibration.method,
+        "heldout_delta_e2000": None,
+        "heldout_skin_delta_e2000": None,
+        "uncorrected_delta_e2000": None,
         "chart_corners": None if location is None else np.round(location.corners, 2).tolist(),
         "chart_source": None if location is None else location.source,
+        "chart": chart.as_dict(),
     }
+    if calibration is not None:
+        out["heldout_delta_e2000"] = rounded(calibration.heldout_delta_e2000)
+        out["heldout_skin_delta_e2000"] = rounded(calibration.heldout_skin_delta_e2000)
+        out["uncorrected_delta_e2000"] = rounded(calibration.uncorrected_delta_e2000)
+        out["light_unevenness"] = round(calibration.light_unevenness, 3)
+        out["excluded_patches"] = calibration.excluded
+        out["warnings"] = list(calibration.warnings)
+    if not chart.verified:
+        out.setdefault("warnings", []).append(
+            f"chart: the {chart.name}'s dimensions are not verified; measure the card "
+            "and give a custom geometry, or px/mm may be wrong"
+        )
+    return out
 
 
 _ORDER = (

@@ -37,53 +37,17 @@ from itertools import product
 import cv2
 import numpy as np
 
+from .charts import COLUMNS, DEFAULT_CHART, ROWS, ChartGeometry
 from .colorimetry import REFERENCE_LINEAR_SRGB, SRGB_DECODE_LUT
 from .decode import DecodedImage, reduce
 from .errors import ImagingError
 
-COLUMNS, ROWS = 6, 4
 MIN_SQUARES = 8  # patches seen before we trust a lattice (of 24; black is often missed)
 # Recognising the chart: relative RMS residual of a 3×3 fit from sampled to reference
 # linear RGB. The true patch order scores 0.05-0.25 under casts and tone-curve errors;
 # wrong orders and things that are not the chart score above 0.6.
 MAX_ASSIGNMENT_RESIDUAL = 0.4
 SAMPLE_FRACTION = 0.5  # sample the central half (by side) of each patch
-
-
-@dataclass(frozen=True)
-class ChartGeometry:
-    """Physical layout of a 6×4 patch chart: centre-to-centre pitch and patch side, mm.
-
-    px/mm depends only on `pitch_mm`. Check it against your own chart with a ruler: the
-    distance between the centres of the first and sixth patch of a row, divided by five.
-    """
-
-    name: str
-    pitch_mm: float
-    patch_mm: float
-
-    @property
-    def width_mm(self) -> float:
-        return (COLUMNS - 1) * self.pitch_mm + self.patch_mm
-
-    @property
-    def height_mm(self) -> float:
-        return (ROWS - 1) * self.pitch_mm + self.patch_mm
-
-    def patch_centres_mm(self) -> np.ndarray:
-        """(24, 2) patch centres in chart-plane mm, row-major from "dark skin"."""
-        rows, cols = np.divmod(np.arange(COLUMNS * ROWS), COLUMNS)
-        half = self.patch_mm / 2
-        return np.stack([half + cols * self.pitch_mm, half + rows * self.pitch_mm], axis=1)
-
-    def corners_mm(self) -> np.ndarray:
-        w, h = self.width_mm, self.height_mm
-        return np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
-
-
-# The pocket-size ColorChecker Classic (Mini): the size that fits beside a cheek in a
-# close-up. Nominal dimensions; set your own ChartGeometry if you use another chart.
-DEFAULT_CHART = ChartGeometry("ColorChecker Classic Mini", pitch_mm=12.8, patch_mm=10.9)
 
 
 @dataclass(frozen=True)
@@ -113,11 +77,18 @@ class ChartLocation:
 
 @dataclass(frozen=True)
 class PatchSamples:
-    """Mean linear RGB of each patch, and which patches cannot be used (clipped by
-    over-exposure, or outside the frame)."""
+    """Mean linear RGB of each patch, and which patches cannot be used and why:
+    "over-exposed" (clipped), "out of frame", or "partly shadowed" (its four quarters
+    differ in brightness by more than `UNEVEN_PATCH`: a shadow's edge crosses it)."""
 
     linear_rgb: np.ndarray  # (24, 3)
     unusable: np.ndarray  # (24,) bool
+    why: tuple[str, ...] = ()  # per patch, "" when usable; empty tuple: not recorded
+
+    def reasons(self) -> dict[int, str]:
+        """Unusable patch index -> why."""
+        why = self.why or ("unusable",) * 24
+        return {int(k): why[k] for k in np.flatnonzero(self.unusable)}
 
 
 def find_chart(
@@ -161,28 +132,52 @@ def chart_from_corners(
     return _location(best, geometry, "given")
 
 
+UNEVEN_PATCH = 1.25  # brightest quarter / darkest quarter of one patch
+
+
 def sample_patches(rgb: np.ndarray, location: ChartLocation) -> PatchSamples:
-    """Mean linear RGB inside the central half of each patch, at full resolution."""
+    """Mean linear RGB inside the central half of each patch, at full resolution.
+
+    Each sampled square is read as four quarters (exactly, from each quarter's channel
+    histograms); their mean is the patch's, their spread says whether light is even
+    across the patch.
+    """
     h, w = rgb.shape[:2]
     means = np.ones((24, 3))
-    unusable = np.ones(24, dtype=bool)
+    why = [""] * 24
     for k, quad in enumerate(location.patch_polygons()):
         x0, y0 = np.floor(quad.min(axis=0)).astype(int)
         x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 1
         if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
-            continue  # outside the frame
+            why[k] = "out of frame"
+            continue
         crop = rgb[y0:y1, x0:x1]
-        mask = np.zeros(crop.shape[:2], dtype=np.uint8)
-        cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
-        counts = channel_histograms(crop, mask)
+        quarters = [_quarter_counts(crop, quad - [x0, y0], q) for q in range(4)]
+        counts = np.sum(quarters, axis=0)
         total = counts[:, 0].sum()
-        if total == 0:
+        if total == 0 or min(q[:, 0].sum() for q in quarters) == 0:
             raise ImagingError("the chart is too small in the photo to measure")
         # Mean in linear light, exactly, from each channel's histogram.
         means[k] = (counts * SRGB_DECODE_LUT[:, None]).sum(axis=0) / total
+        lum = [float((q * SRGB_DECODE_LUT[:, None]).sum() / q[:, 0].sum()) for q in quarters]
         # More than a sliver of saturated pixels: the mean is not the patch's colour.
-        unusable[k] = bool(counts[254:].sum(axis=0).max() > 0.02 * total)
-    return PatchSamples(means, unusable)
+        if counts[254:].sum(axis=0).max() > 0.02 * total:
+            why[k] = "over-exposed"
+        elif max(lum) > UNEVEN_PATCH * max(min(lum), 1e-4) and max(lum) > 0.02:
+            why[k] = "partly shadowed"
+    unusable = np.array([bool(reason) for reason in why])
+    return PatchSamples(means, unusable, tuple(why))
+
+
+def _quarter_counts(crop: np.ndarray, quad: np.ndarray, which: int) -> np.ndarray:
+    """Channel histograms of one quarter of a sampled quad (corner `which` and the
+    midpoints beside it)."""
+    centre = quad.mean(axis=0)
+    a, b, c = quad[which], quad[(which + 1) % 4], quad[(which - 1) % 4]
+    piece = np.array([a, (a + b) / 2, centre, (a + c) / 2])
+    mask = np.zeros(crop.shape[:2], dtype=np.uint8)
+    cv2.fillConvexPoly(mask, np.round(piece * 16).astype(np.int32), 1, shift=4)
+    return channel_histograms(crop, mask)
 
 
 def channel_histograms(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:

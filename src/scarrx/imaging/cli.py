@@ -1,10 +1,17 @@
 """`scarrx photo analyze`: the researchers' and scripts' way in.
 
-    scarrx photo analyze FILE --roi "X,Y X,Y X,Y ..." --reference "X,Y X,Y X,Y ..."
+    scarrx photo analyze FILE [FILE ...] --roi "X,Y X,Y X,Y ..." --reference "X,Y ..."
                               [--corners "X,Y X,Y X,Y X,Y"] [--baseline FILE]
+                              [--chart NAME | --chart-mm PITCH,PATCH]
 
-`main` receives the arguments after the word "photo" (e.g. ["analyze", "a.jpg", ...]),
-prints one JSON object and returns 0, or prints one line to stderr and returns 2.
+`main` receives the arguments after the word "photo" (e.g. ["analyze", "a.jpg", ...]).
+One file: prints one JSON object and returns 0, or prints one line to stderr and
+returns 2. Several files (a researcher's batch, one process so the imports are paid
+once): one JSON line per file, in order, each with "file" first; a file that fails gives
+{"file": ..., "error": "..."} and the exit status is 2 if any failed.
+
+Only what a measurement uses is imported, and only when there is work to do: no Django,
+no colour-science, no scikit-image (`scarrx.__main__` sends "photo" here directly).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .errors import ImagingError
 
@@ -49,7 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
         if args.command != "analyze":
             raise _Refused(f"unknown photo command {args.command!r}")
-        result = _analyze(args)
+        options = _options(args)
+        if len(args.file) > 1:
+            return _batch(args, options)
+        from .analysis import analyze  # heavy imports only when there is work to do
+
+        result = analyze(args.file[0], **options)
     except (_Refused, ImagingError) as exc:
         print(f"scarrx photo: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
@@ -59,15 +72,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _analyze(args: argparse.Namespace) -> dict[str, object]:
-    from .analysis import analyze  # heavy imports only when there is work to do
+def _batch(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    from .analysis import analyze
+
+    status = 0
+    for path in args.file:
+        try:
+            line = {"file": path, **analyze(path, **options)}
+        except ImagingError as exc:
+            line, status = {"file": path, "error": str(exc)}, USAGE_ERROR
+        print(json.dumps(line, allow_nan=False), flush=True)
+    return status
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    from .charts import DEFAULT_CHART, chart_model
 
     roi = parse_points(args.roi, "--roi")
     reference = parse_points(args.reference, "--reference")
     corners = None if args.corners is None else parse_points(args.corners, "--corners")
     if corners is not None and len(corners) != 4:
         raise _Refused(f"--corners: give exactly four X,Y points, got {len(corners)}")
-    return analyze(args.file, roi, reference, corners=corners, baseline=args.baseline)
+    chart: object = DEFAULT_CHART if args.chart is None else chart_model(args.chart)
+    if args.chart_mm is not None:
+        parts = args.chart_mm.replace(" ", "").split(",")
+        if len(parts) != 2:
+            raise _Refused("--chart-mm: expected PITCH,PATCH in millimetres, e.g. 14.8,11.7")
+        chart = chart_model({"name": "custom", "pitch_mm": parts[0], "patch_mm": parts[1]})
+    return {
+        "roi": roi,
+        "reference": reference,
+        "corners": corners,
+        "baseline": args.baseline,
+        "chart": chart,
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser(
         "analyze", help="calibrate a photo on its colour chart and measure two regions"
     )
-    analyze.add_argument("file", help="JPEG, PNG or HEIC photo")
+    analyze.add_argument("file", nargs="+", help="JPEG, PNG or HEIC photo(s)")
     analyze.add_argument("--roi", required=True, help='scar region: "X,Y X,Y X,Y ..."')
     analyze.add_argument("--reference", required=True, help="unaffected skin, same format")
     analyze.add_argument(
@@ -86,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--baseline", help="baseline photo: align FILE to it; regions are drawn on it"
+    )
+    which = analyze.add_mutually_exclusive_group()
+    which.add_argument(
+        "--chart", help="chart in the photo: classic, mini (default), nano or passport"
+    )
+    which.add_argument(
+        "--chart-mm", help="a chart of another size: PITCH,PATCH in mm (centre-to-centre, side)"
     )
     return parser
 

@@ -11,8 +11,10 @@ a pixel of the upright image. pillow-heif applies HEIC rotation itself and reset
 EXIF tag, so iPhone HEIC is not rotated twice (clinical.md §8).
 
 `sanitised_jpeg` writes what is stored: pixels only, no EXIF at all (so no GPS, no device
-make, model or serial), keeping only the ICC profile, which describes colours and names
-nobody.
+make, model or serial), in sRGB with a standard sRGB ICC profile. An embedded profile is
+validated (littleCMS must parse it): a valid one that is not sRGB (e.g. Display P3) has
+the pixels converted to sRGB; a junk one is dropped and the pixels read as sRGB. Either
+way the profile in the stored file is our own few hundred bytes, never the upload's.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 import cv2
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import ImagingError
 
@@ -230,13 +232,41 @@ def _finish(
     taken_at = _taken_at(exif)
     icc = img.info.get("icc_profile") or None
     img = _as_rgb(img)
+    img = _to_srgb(img, icc)
     ImageOps.exif_transpose(img, in_place=True)
     rgb = np.asarray(img)
     del img
     width, height = full_size or (rgb.shape[1], rgb.shape[0])
     if full_size is not None and orientation in (5, 6, 7, 8):
         width, height = height, width
-    return DecodedImage(rgb, data_format or "unknown", width, height, taken_at, icc)
+    return DecodedImage(rgb, data_format or "unknown", width, height, taken_at, SRGB_PROFILE)
+
+
+SRGB_PROFILE: bytes = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+MAX_ICC_BYTES = 1024 * 1024
+
+
+def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """The pixels in sRGB: converted from a valid non-sRGB embedded profile, as they are
+    otherwise (no profile, an sRGB one, or one that does not parse)."""
+    if not icc or len(icc) > MAX_ICC_BYTES:
+        return img
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = ImageCms.getProfileDescription(profile) or ""
+    except (OSError, ImageCms.PyCMSError, ValueError, TypeError):
+        return img  # junk: dropped, pixels read as sRGB
+    if "srgb" in description.lower().replace(" ", "").replace("-", ""):
+        return img
+    try:
+        converted = ImageCms.profileToProfile(img, profile, _SRGB, outputMode="RGB")
+    except (OSError, ImageCms.PyCMSError, ValueError):
+        return img
+    assert converted is not None
+    return converted
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _as_rgb(img: Image.Image) -> Image.Image:

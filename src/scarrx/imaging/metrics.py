@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from skimage.filters import apply_hysteresis_threshold
 
 from .calibrate import Correction
 from .colorimetry import linear_srgb_to_lab
@@ -40,6 +39,7 @@ ITA_BANDS = (
 )
 DARKEST_BAND = "dark"
 MIN_REGION_PIXELS = 25
+MAX_REGION_POINTS = 2000
 
 # Exploratory pit measure: a pit is a spot at least PIT_CORE darker than the skin around
 # it, measured out to where it is PIT_EDGE darker, with an area in PIT_AREA_MM2.
@@ -157,6 +157,8 @@ def as_polygon(points: object, width: int, height: int, name: str, where: str = 
         raise ImagingError(f"{label} needs at least 3 X,Y points")
     if not np.all(np.isfinite(pts)):
         raise ImagingError(f"{label}: points must be finite numbers")
+    if len(pts) > MAX_REGION_POINTS:
+        raise ImagingError(f"{label} has more than {MAX_REGION_POINTS} points")
     outside = (pts[:, 0] < -0.5) | (pts[:, 0] > width - 0.5)
     outside |= (pts[:, 1] < -0.5) | (pts[:, 1] > height - 0.5)
     if outside.any():
@@ -164,7 +166,42 @@ def as_polygon(points: object, width: int, height: int, name: str, where: str = 
         raise ImagingError(
             f"{label}: point ({x:.0f}, {y:.0f}) lies outside the {width}x{height} photo"
         )
+    area = abs(_signed_area(pts))
+    if area >= 1.0 and _self_intersects(pts) or area < 1.0 and _self_intersects(pts, strict=True):
+        raise ImagingError(f"{label} crosses itself: draw its outline once around")
+    if area < 1.0:
+        raise ImagingError(f"{label} encloses no area (its points lie on a line)")
+    if area < MIN_REGION_PIXELS:
+        raise ImagingError(f"{label} is too small to measure ({area:.0f} square pixels)")
     return pts
+
+
+def _signed_area(pts: np.ndarray) -> float:
+    x, y = pts[:, 0], pts[:, 1]
+    return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def _self_intersects(pts: np.ndarray, strict: bool = False) -> bool:
+    """Whether two non-adjacent edges of the closed polygon properly cross (vectorised,
+    O(n²)); collinear touching, as on a straight line, is not a crossing. `strict` is
+    accepted for the zero-area case and means the same test."""
+    del strict
+    a, b = pts, np.roll(pts, -1, axis=0)
+    n = len(pts)
+
+    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return np.sign(
+            (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1])
+            - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
+        )
+
+    a1, b1, a2, b2 = a[:, None], b[:, None], a[None, :], b[None, :]
+    crosses = (orient(a1, b1, a2) * orient(a1, b1, b2) < 0) & (
+        orient(a2, b2, a1) * orient(a2, b2, b1) < 0
+    )
+    i, j = np.triu_indices(n, k=2)
+    adjacent = (i == 0) & (j == n - 1)
+    return bool(np.any(crosses[i[~adjacent], j[~adjacent]]))
 
 
 def region_mask(rgb: np.ndarray, polygon: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -194,11 +231,21 @@ def pit_measure(
     scale = px_per_mm * factor  # working pixels per mm
     contrast = _darkness(crop, correction, scale)
     inside = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    pits = apply_hysteresis_threshold(np.where(inside, contrast, 0.0), PIT_EDGE, PIT_CORE)
+    pits = _hysteresis(np.where(inside, contrast, 0.0), PIT_EDGE, PIT_CORE)
     n, _, stats, _ = cv2.connectedComponentsWithStats(pits.astype(np.uint8), connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA] / scale**2
     keep = (areas >= PIT_AREA_MM2[0]) & (areas <= PIT_AREA_MM2[1])
     return PitMeasure(int(keep.sum()), float(areas[keep].sum()))
+
+
+def _hysteresis(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels above `low` connected (8-neighbour) to a pixel above `high`: Canny's
+    hysteresis, here with OpenCV labels (scikit-image's pulls in SciPy, 0.3 s to import)."""
+    n, labels = cv2.connectedComponents((values > low).astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    keep[np.unique(labels[values > high])] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def _darkness(crop: np.ndarray, correction: Correction, px_per_mm: float) -> np.ndarray:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .chart import DEFAULT_CHART, ChartGeometry
+from .charts import DEFAULT_CHART, ChartGeometry
 from .colorimetry import (
     REFERENCE_LINEAR_SRGB,
     SRGB_TO_BT2020,
@@ -56,14 +56,14 @@ class SceneSpec:
     size_mm: tuple[float, float] = (160.0, 120.0)
     px_per_mm: float = 6.5
     skin_lab: tuple[float, float, float] = (62.0, 14.0, 17.0)
-    scar_centre_mm: tuple[float, float] = (118.0, 80.0)
+    scar_centre_mm: tuple[float, float] = (124.0, 86.0)
     scar_axes_mm: tuple[float, float] = (22.0, 15.0)
     scar_delta_a: float = 12.0
     pit_count: int = 6
     pit_radius_mm: tuple[float, float] = (0.9, 1.5)
     pit_depth: float = 0.45  # darkening at a pit's centre, as a fraction
     chart: ChartGeometry = DEFAULT_CHART
-    chart_origin_mm: tuple[float, float] | None = (18.0, 16.0)  # None: no chart in shot
+    chart_origin_mm: tuple[float, float] | None = (14.0, 12.0)  # None: no chart in shot
     reference_mm: Polygon = ((18.0, 80.0), (70.0, 80.0), (70.0, 108.0), (18.0, 108.0))
     mottling: float = 0.05  # std of the slow luminance variation (relative)
     texture: float = 0.04  # std of the per-pixel texture (relative)
