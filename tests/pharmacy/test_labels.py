@@ -93,3 +93,10 @@ def test_a_released_batch_keeps_the_template_version_it_was_released_with(releas
     assert v2.version == 2
     assert released.label_template.version == 1
     assert "v2" not in pdf_text(render_label(released))
+
+
+def test_drawing_a_label_leaves_truncated_photos_refused(released):
+    from PIL import ImageFile
+
+    render_label(released)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

@@ -101,8 +101,12 @@ def test_a_scanned_label_on_the_page_weighs_from_that_lot(batch, technician, for
 def test_the_scan_lookup_picks_the_lot_for_the_script(batch, technician, formulary):
     component = batch.components.get(ingredient=formulary["ingredients"]["ptx"])
     lot = formulary["lots"]["ptx_early"]
-    url = f"/batches/{batch.public_id}/scan/?component={component.pk}&scan=%1D10{lot.lot_number}"
-    answer = client_for(technician).get(url).json()
+    url = f"/batches/{batch.public_id}/scan/"
+    answer = (
+        client_for(technician)
+        .post(url, {"component": component.pk, "scan": f"\x1d10{lot.lot_number}"})
+        .json()
+    )
     assert answer["value"] == f"lot:{lot.public_id}"
 
 

@@ -952,23 +952,31 @@ def batch_label(request, batch_id: uuid.UUID):
 # --- recalls, reports, label template ----------------------------------------------------
 
 
-@router.get(
-    "/pharmacy/trace",
-    response=ReachOut,
-    summary="Every batch and patient a lot or batch reached (before recalling it)",
-)
-@staff(Perm.VIEW_RECALL)
-def trace(request, lot: uuid.UUID | None = None, batch: uuid.UUID | None = None):
-    if (lot is None) == (batch is None):
-        raise ValidationError({"lot": "Give a lot or a batch."})
-    reach = queries.trace(
-        lot=one(IngredientLot, lot, "lot") if lot else None,
-        batch=one(Batch, batch, "batch") if batch else None,
-    )
+def _reach(request, reach: queries.Reach) -> dict:
     patients = list(Patient.objects.filter(pk__in=reach.patient_ids))
     record_reads(request, patients)
-    labels_ = Batch.objects.filter(pk__in=reach.batch_ids)
-    return {"batches": [b.label for b in labels_], "patients": [p.public_id for p in patients]}
+    batches = Batch.objects.filter(pk__in=reach.batch_ids)
+    return {"batches": [b.label for b in batches], "patients": [p.public_id for p in patients]}
+
+
+@router.get(
+    "/pharmacy/lots/{lot_id}/trace",
+    response=ReachOut,
+    summary="Every batch and patient a component lot reached",
+)
+@staff(Perm.VIEW_RECALL)
+def trace_lot(request, lot_id: uuid.UUID):
+    return _reach(request, queries.trace(lot=one(IngredientLot, lot_id)))
+
+
+@router.get(
+    "/batches/{batch_id}/trace",
+    response=ReachOut,
+    summary="Every batch and patient a batch reached",
+)
+@staff(Perm.VIEW_RECALL)
+def trace_batch(request, batch_id: uuid.UUID):
+    return _reach(request, queries.trace(batch=fetch(request, Batch, batch_id)))
 
 
 @router.post("/pharmacy/recalls", response={201: RecallOut}, summary="Recall a lot or batch")

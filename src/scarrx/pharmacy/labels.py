@@ -86,9 +86,20 @@ def render_html(body: str, context: dict) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # loads pango: only when a label is drawn
+    return _weasyprint().HTML(string=html).write_pdf()
 
-    return HTML(string=html).write_pdf()
+
+def _weasyprint():
+    """WeasyPrint, imported when a label is first drawn (it loads pango). Its import sets
+    Pillow's LOAD_TRUNCATED_IMAGES for the whole process, which would let a truncated
+    photo upload through; the label needs no such leniency, so it is put back."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
 
 
 def render_label(

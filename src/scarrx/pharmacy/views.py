@@ -527,15 +527,16 @@ def source_options(ingredient) -> list[tuple[str, str]]:
 
 
 @staff(Perm.COMPOUND)
+@require_POST
 def batch_scan(request, batch_id):
     """What a scanned label picks in a component's lot field (the bench's script asks)."""
     batch = fetch(request, Batch, batch_id)
-    key = request.GET.get("component", "")
+    key = request.POST.get("component", "")
     component = batch.components.filter(pk=key).first() if key.isdigit() else None
     if component is None:
-        raise Http404
+        return JsonResponse({"error": "That component is not in this batch."}, status=422)
     try:
-        lot, stock = services.resolve_source(component, scan=request.GET.get("scan", ""))
+        lot, stock = services.resolve_source(component, scan=request.POST.get("scan", ""))
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=422)
     if lot is not None:
@@ -805,9 +806,9 @@ def recall_list(request):
 def recall_new(request):
     """Preview a recall's reach (?lot=<id> or ?batch=<id>), then make it."""
     lot = one(IngredientLot, request.GET["lot"]) if request.GET.get("lot") else None
-    batch = one(Batch, request.GET["batch"]) if request.GET.get("batch") and not lot else None
+    batch = fetch(request, Batch, request.GET["batch"]) if request.GET.get("batch") else None
     if lot is None and batch is None:
-        raise Http404
+        return render(request, "pharmacy/recall_form.html", {"choose": True})
     form = f.RecallForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -7,8 +7,11 @@ document.addEventListener("keydown", async (event) => {
   event.preventDefault();
   const form = input.closest("form");
   const result = form.querySelector(".scan-result");
-  const url = `${result.dataset.scanUrl}&scan=${encodeURIComponent(input.value)}`;
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = new FormData();
+  body.append("component", result.dataset.component);
+  body.append("scan", input.value);
+  body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+  const response = await fetch(result.dataset.scanUrl, { method: "POST", body });
   const answer = await response.json();
   if (answer.error) {
     result.textContent = answer.error;
