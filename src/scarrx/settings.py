@@ -71,6 +71,10 @@ def database_from_url(url: str, data_dir: Path) -> dict:
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # scarrx's queries are short index walks (a recall's genealogy among them),
+            # whose cost the planner can overestimate; JIT compiling would then take
+            # longer than the query itself.
+            "OPTIONS": {"options": "-c jit=off"},
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parts.scheme!r} is not supported: use sqlite:/// or postgres://"

@@ -55,7 +55,7 @@ def events(user, patient):
             audience=BOTH,
         )
     released = visible_to(user, BatchState).filter(
-        batch__preparation__patient=patient, state=BatchStatus.RELEASED
+        batch__patient=patient, state=BatchStatus.RELEASED
     )
     for s in released.select_related("batch"):
         yield Event(

@@ -59,7 +59,7 @@ def _locked(batch: Batch) -> Batch:
 
 
 def _patient(batch: Batch) -> Patient | None:
-    return batch.preparation.patient if batch.preparation_id else None
+    return batch.patient
 
 
 def _formula_of(preparation: Preparation | None, formulation: Formulation):
@@ -119,6 +119,7 @@ def start_batch(
     now = timezone.now()
     batch = Batch.objects.create(
         preparation=preparation,
+        patient=patient,
         formulation=formulation,
         dispensed_g=dispensed,
         wastage_percent=wastage,
