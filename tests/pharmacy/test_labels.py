@@ -41,6 +41,10 @@ def test_label_carries_every_mandatory_element(released):
         assert expected in text, expected
 
 
+def test_the_label_fits_one_page(released):
+    assert len(PdfReader(io.BytesIO(render_label(released))).pages) == 1
+
+
 def test_the_qr_code_holds_lot_and_bud_as_gs1_element_strings(released):
     context = label_context(released)
     assert context["qr"].startswith("data:image/svg+xml")

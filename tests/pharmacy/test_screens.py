@@ -68,3 +68,9 @@ def test_a_recent_surgical_scar_asks_whether_the_wound_has_healed():
     found = screen(PatientFacts("not_pregnant", "", ("Neck",)), [BASE])
     assert codes(found) == [("open_wound", "neck")]
     assert "Not for open wounds" in found[0].message
+
+
+def test_a_retinoid_asks_for_the_pregnancy_status_when_it_is_not_recorded():
+    found = screen(PatientFacts("unknown", "", pregnancy_unknown=True), [TRETINOIN])
+    assert codes(found) == [("pregnancy", "tretinoin")]
+    assert "not recorded" in found[0].message

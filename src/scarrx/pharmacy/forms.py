@@ -172,7 +172,7 @@ class WeighingForm(forms.Form):
         max_length=200,
         label="Scan the container's label",
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "placeholder": "scan or type the lot"}
+            attrs={"autocomplete": "off", "placeholder": "scan or type the lot", "data-scan": ""}
         ),
     )
     lot = forms.CharField(required=False, label="or choose the lot")

@@ -50,7 +50,7 @@ def qr_data_uri(lot: str, expiry) -> str:
 
 def actives_text(batch: Batch) -> str:
     actives = [
-        f"{c.ingredient.name} {number_text(c.strength_percent)} %"
+        f"{c.ingredient.name} {number_text(c.strength_percent)}\u00a0%"  # "4 %" on one line
         for c in batch.components.select_related("ingredient")
         if c.strength_percent is not None
     ]

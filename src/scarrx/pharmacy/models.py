@@ -24,8 +24,14 @@ GRAMS = {"max_digits": 16, "decimal_places": 9}  # carried to 1 ng, as the engin
 PERCENT = {"max_digits": 9, "decimal_places": 6}
 
 
+WORDS = {
+    WaterActivity.AQUEOUS: "aqueous (aw ≥ 0.60)",
+    WaterActivity.NON_AQUEOUS: "non-aqueous (aw < 0.60)",
+}
+
+
 def choices(enum) -> list[tuple[str, str]]:
-    return [(m.value, m.value.replace("_", " ")) for m in enum]
+    return [(m.value, WORDS.get(m, m.value.replace("_", " "))) for m in enum]
 
 
 class Role(models.TextChoices):

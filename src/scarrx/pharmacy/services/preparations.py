@@ -45,7 +45,8 @@ def patient_facts(patient: Patient) -> PatientFacts:
         scar_age_years__lt=1,
     )
     sites = tuple(dict.fromkeys(s.get_site_display() for s in recent))
-    return PatientFacts(patient.pregnancy_status, patient.allergies, sites)
+    unknown = "Pregnancy status not known" in patient.safety_flags()  # the patient's own rule
+    return PatientFacts(patient.pregnancy_status, patient.allergies, sites, unknown)
 
 
 def component_facts(ingredient: Ingredient, strength: Decimal | None) -> ComponentFacts:
