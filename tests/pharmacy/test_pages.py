@@ -202,3 +202,15 @@ def test_bench_page_for_a_technician_offers_no_verification(ready_batch, technic
     page = client_for(technician).get(f"/batches/{ready_batch.public_id}/").content.decode()
     assert "Waiting for a pharmacist" in page
     assert "Verify and release" not in page
+
+
+def test_a_technician_quarantines_on_the_page_but_cannot_scrap(released, technician):
+    client = client_for(technician)
+    url = f"/batches/{released.public_id}"
+    refused = client.post(f"{url}/quarantine/", {"reason": ""})
+    assert refused.status_code == 422
+    assert "Reason: This field is required." in refused.content.decode()
+    assert client.post(f"{url}/quarantine/", {"reason": "Cap cracked"}).status_code == 302
+    released.refresh_from_db()
+    assert released.status == "quarantined"
+    assert client.post(f"{url}/scrap/", {"reason": "x"}).status_code == 404

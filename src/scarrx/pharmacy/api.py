@@ -41,7 +41,7 @@ def one(model, public_id, field: str | None = None):
     """A pharmacy record by public id (no patient in it): 404, or a 422 on `field` when
     the id came in a request body."""
     try:
-        return visible_or_404(model._default_manager.all(), public_id)
+        return queries.pharmacy_record(model, public_id)
     except Http404:
         if field is None:
             raise

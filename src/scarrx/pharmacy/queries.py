@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum
 from django.utils import timezone
 
+from scarrx.access import visible_or_404
 from scarrx.pharmacy.models import (
     Batch,
     BatchStatus,
@@ -22,6 +23,11 @@ from scarrx.pharmacy.models import (
     IngredientLot,
     Weighing,
 )
+
+
+def pharmacy_record(model, public_id):
+    """One of the pharmacy's own records (no patient in it) by public id, or a 404."""
+    return visible_or_404(model._default_manager.all(), public_id)
 
 
 def usable_lots(ingredient: Ingredient, on: date | None = None) -> QuerySet[IngredientLot]:

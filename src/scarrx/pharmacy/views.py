@@ -41,9 +41,7 @@ from scarrx.pharmacy.models import (
 from scarrx.photos.storage import private_jpeg, read_private
 from scarrx.values import number_text
 
-
-def one(model, public_id):
-    return visible_or_404(model._default_manager.all(), public_id)
+one = queries.pharmacy_record
 
 
 def _done(request, text: str, to: str, **kwargs):
@@ -666,19 +664,31 @@ def batch_step(request, batch_id):
     return _done(request, f"Step {step.order + 1} done.", "batch-detail", batch_id=batch.public_id)
 
 
-@staff(Perm.COMPOUND)
-@require_POST
-def batch_photo(request, batch_id):
+def _bench_post(request, batch_id, key: str, form, action, done: str):
+    """A bench form: the service `action(batch, data)` on valid input, else the record
+    again with the refused form (422)."""
     batch = fetch(request, Batch, batch_id)
-    form = f.PhotoForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.attach_photo(batch, actor=request.user, data=form.cleaned_data["photo"])
+            action(batch, form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return _done(request, "Photo stored.", "batch-detail", batch_id=batch.public_id)
-    return _bench(request, batch, forms={"photo": form}, status=422)
+            return _done(request, done, "batch-detail", batch_id=batch.public_id)
+    return _bench(request, batch, forms={key: form}, status=422)
+
+
+@staff(Perm.COMPOUND)
+@require_POST
+def batch_photo(request, batch_id):
+    return _bench_post(
+        request,
+        batch_id,
+        "photo",
+        f.PhotoForm(request.POST, request.FILES),
+        lambda batch, data: services.attach_photo(batch, actor=request.user, data=data["photo"]),
+        "Photo stored.",
+    )
 
 
 @staff(Perm.VIEW_BATCH)
@@ -692,31 +702,27 @@ def batch_photo_file(request, batch_id):
 @staff(Perm.COMPOUND)
 @require_POST
 def batch_qc(request, batch_id):
-    batch = fetch(request, Batch, batch_id)
-    form = f.QcForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_qc(batch, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, "QC recorded.", "batch-detail", batch_id=batch.public_id)
-    return _bench(request, batch, forms={"qc": form}, status=422)
+    return _bench_post(
+        request,
+        batch_id,
+        "qc",
+        f.QcForm(request.POST),
+        lambda batch, data: services.record_qc(batch, actor=request.user, **data),
+        "QC recorded.",
+    )
 
 
 @staff(Perm.COMPOUND)
 @require_POST
 def batch_deviation(request, batch_id):
-    batch = fetch(request, Batch, batch_id)
-    form = f.TextForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_deviation(batch, actor=request.user, text=form.cleaned_data["text"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, "Deviation recorded.", "batch-detail", batch_id=batch.public_id)
-    return _bench(request, batch, forms={"deviation": form}, status=422)
+    return _bench_post(
+        request,
+        batch_id,
+        "deviation",
+        f.TextForm(request.POST),
+        lambda batch, data: services.record_deviation(batch, actor=request.user, **data),
+        "Deviation recorded.",
+    )
 
 
 @staff(Perm.COMPOUND)
@@ -735,41 +741,27 @@ def batch_submit(request, batch_id):
 @staff(Perm.VERIFY_BATCH)
 @require_POST
 def batch_verify(request, batch_id):
-    batch = fetch(request, Batch, batch_id)
-    form = f.VerifyForm(request.POST)
-    if form.is_valid():
-        try:
-            batch = services.verify_batch(batch, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(
-                request,
-                f"Released as lot {batch.lot_number}.",
-                "batch-detail",
-                batch_id=batch.public_id,
-            )
-    return _bench(request, batch, forms={"verify": form}, status=422)
+    return _bench_post(
+        request,
+        batch_id,
+        "verify",
+        f.VerifyForm(request.POST),
+        lambda batch, data: services.verify_batch(batch, actor=request.user, **data),
+        "Verified and released.",
+    )
 
 
 def _state_view(service, done: str):
+    """A batch state change with its reason (and, for a quarantine, expected release)."""
+
     def view(request, batch_id):
-        batch = fetch(request, Batch, batch_id)
-        form = f.ReasonForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            extra = (
-                {"expected_release": data["expected_release"]}
-                if service is services.quarantine_batch
-                else {}
-            )
-            try:
-                service(batch, actor=request.user, reason=data["reason"], **extra)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                return _done(request, done, "batch-detail", batch_id=batch.public_id)
-        return _bench(request, batch, forms={"state": form}, status=422)
+        def act(batch, data):
+            extra = {}
+            if service is services.quarantine_batch:
+                extra["expected_release"] = data["expected_release"]
+            service(batch, actor=request.user, reason=data["reason"], **extra)
+
+        return _bench_post(request, batch_id, "state", f.ReasonForm(request.POST), act, done)
 
     view.__name__ = service.__name__
     return require_POST(view)
