@@ -12,6 +12,7 @@ fill date, Rx number) extends it: pass `prescription` to `render_label` and the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import segno
 from django.template import Context, Template, TemplateSyntaxError
@@ -22,6 +23,7 @@ from scarrx.pharmacy.bud import Storage
 from scarrx.pharmacy.models import Batch, LabelTemplate
 from scarrx.values import grams_text, number_text
 
+LABEL_V1 = Path(__file__).resolve().parent.parent / "templates" / "pharmacy" / "label_v1.html"
 # What every version of the template must print (checked when a pharmacist changes it).
 MANDATORY = (
     "Compounded preparation",
@@ -109,13 +111,18 @@ def render_label(
     with (or `template`)."""
     if batch.lot_number is None or batch.bud is None:
         raise ValueError("Only a released batch has a label.")
-    body = (template or batch.label_template or _latest()).body
+    body = (template or batch.label_template or current_template()).body
     return render_pdf(render_html(body, label_context(batch, prescription)))
 
 
-def _latest() -> LabelTemplate:
+def current_template() -> LabelTemplate:
+    """The label template in force: the latest version; the packaged first version
+    (templates/pharmacy/label_v1.html) on an installation that has none yet."""
     found = LabelTemplate.objects.first()
-    assert found is not None, "the label template is created by migration"
+    if found is None:
+        found, _ = LabelTemplate.objects.get_or_create(
+            version=1, defaults={"body": LABEL_V1.read_text(), "reason": "First label template"}
+        )
     return found
 
 
