@@ -41,6 +41,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/recall.py
 
 lock:
 	$(PYTHON) -m pip install --quiet pip-tools

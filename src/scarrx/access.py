@@ -188,11 +188,14 @@ def patients_visible_to(user) -> QuerySet[Patient]:
     return visible_to(user, Patient)
 
 
-def patient_of(obj) -> Patient:
-    """The patient a record belongs to, following its model's patient_path."""
+def patient_of(obj) -> Patient | None:
+    """The patient a record belongs to, following its model's patient_path (None for a
+    record the path allows without one, such as a stock batch made for no patient)."""
     path = patient_path(type(obj))
     for part in path.split("__") if path else ():
         obj = getattr(obj, part)
+        if obj is None:
+            return None
     return obj
 
 
@@ -215,7 +218,9 @@ def fetch(request, model_or_queryset: type[M] | QuerySet[M], public_id: Any) -> 
     from scarrx.audit.services import record_read
 
     found = visible_or_404(visible_to(request.user, model_or_queryset), public_id)
-    record_read(request, patient_of(found))
+    patient = patient_of(found)
+    if patient is not None:
+        record_read(request, patient)
     return found
 
 

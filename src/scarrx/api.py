@@ -75,7 +75,8 @@ class Api(NinjaAPI):
 api = Api(
     title="scarrx API",
     version="1",
-    description="Patients, intake, scar assessments and progress photos of a compounding "
+    description="Patients, intake, scar assessments, progress photos and the pharmacy "
+    "(formulary, MFRs, preparations, batches, labels, recalls) of a compounding "
     "pharmacy's scar programme. Authenticate with a bearer token (`scarrx token create "
     "USERNAME`) or the console session. Staff operations by default; a patient's own "
     "records under /portal/.",
@@ -162,12 +163,14 @@ def _mount() -> None:
     from scarrx.assessments.api import router as assessments
     from scarrx.audit.api import router as audit
     from scarrx.patients.api import router as patients
+    from scarrx.pharmacy.api import router as pharmacy
     from scarrx.photos.api import router as photos
     from scarrx.portal.api import router as portal
 
     api.add_router("/patients", patients)
     api.add_router("/", assessments)
     api.add_router("/", photos)
+    api.add_router("/", pharmacy)
     api.add_router("/audit", audit)
     api.add_router("/", staff)
     api.add_router("/portal", portal, auth=auth_for(PORTAL))

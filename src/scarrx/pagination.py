@@ -23,7 +23,10 @@ def record_shown(request, items) -> None:
     items = list(items)
     if items and not holds_patient_data(type(items[0])):
         return
-    record_reads(request, {p.pk: p for p in map(patient_of, items)}.values())
+    patients = [p for p in map(patient_of, items) if p is not None]
+    if items and not patients:
+        return  # e.g. a page of stock batches: no patient was shown
+    record_reads(request, {p.pk: p for p in patients}.values())
 
 
 class Pages(LimitOffsetPagination):

@@ -27,6 +27,7 @@ CONTRIBUTORS = (
     "scarrx.patients.contribution",
     "scarrx.assessments.contribution",
     "scarrx.photos.contribution",
+    "scarrx.pharmacy.contribution",
 )
 
 STAFF = "staff"
@@ -56,6 +57,9 @@ KINDS = {
     "assessment": "Assessments",
     "photo": "Photos",
     "measurement": "Measurements",
+    "preparation": "Preparations",
+    "batch": "Batches",
+    "safety": "Safety overrides",
 }
 
 

@@ -71,6 +71,10 @@ def database_from_url(url: str, data_dir: Path) -> dict:
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # scarrx's queries are short index walks (a recall's genealogy among them),
+            # whose cost the planner can overestimate; JIT compiling would then take
+            # longer than the query itself.
+            "OPTIONS": {"options": "-c jit=off"},
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parts.scheme!r} is not supported: use sqlite:/// or postgres://"
@@ -155,6 +159,7 @@ INSTALLED_APPS = [
     "scarrx.patients",
     "scarrx.assessments",
     "scarrx.photos",
+    "scarrx.pharmacy",
     "scarrx.portal",
     "scarrx.demo",
 ]
@@ -174,6 +179,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# A covering index (INCLUDE) speeds a recall on PostgreSQL; SQLite keeps the plain index.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_USER_MODEL = "accounts.User"
 ROOT_URLCONF = "scarrx.urls"
@@ -272,6 +280,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("SCARRX_LOG_LEVEL", "INFO")},
+    # WeasyPrint narrates every label it draws at INFO; only its warnings matter.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

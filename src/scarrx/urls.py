@@ -36,6 +36,7 @@ urlpatterns = [
     path("patients/", include("scarrx.patients.urls")),
     path("", include("scarrx.assessments.urls")),
     path("", include("scarrx.photos.urls")),
+    path("", include("scarrx.pharmacy.urls")),
     path("audit/", include("scarrx.audit.urls")),
     path("api/v1/", api.urls),
 ]

@@ -84,3 +84,24 @@ def test_the_demo_command_prints_the_logins_as_a_table_and_names_the_reference_c
     assert "  pharmacist  pharmacist  Priya Okafor-Demo" in text
     assert f"password {DEMO_PASSWORD}" in text
     assert "The reference case is Nora Lindqvist (SRX-000001)" in text
+
+
+def test_demo_pharmacy_has_a_formulary_three_mfr_classes_and_released_batches(demo):
+    from scarrx.pharmacy.labels import render_label
+    from scarrx.pharmacy.models import Batch, Formulation, Ingredient, IngredientLot
+
+    assert Ingredient.objects.count() >= 10
+    assert IngredientLot.objects.filter(expiry_date__lte=TODAY.replace(day=26, month=12)).exists()
+    classes = {
+        (m.water_activity, m.preserved) for m in Formulation.objects.filter(status="approved")
+    }
+    assert classes == {("non_aqueous", False), ("aqueous", True), ("aqueous", False)}
+    nora = Batch.objects.get(preparation__patient__user__username="patient")
+    assert nora.status == "released" and nora.lot_number
+    assert "Tretinoin 0.025 % → 0.05 %" in nora.preparation.differences
+    assert render_label(nora).startswith(b"%PDF")
+    assert set(Batch.objects.values_list("status", flat=True)) >= {
+        "released",
+        "ready_for_review",
+        "in_progress",
+    }

@@ -33,6 +33,25 @@ class Perm(StrEnum):
     ADD_PHOTO = "photos.add_photo"
     CHANGE_PHOTO = "photos.change_photo"
     ADD_MEASUREMENT = "photos.add_measurement"
+    # pharmacy: the formulary, MFRs, preparations, batches, recalls, labels, settings
+    VIEW_FORMULARY = "pharmacy.view_ingredient"
+    CHANGE_FORMULARY = "pharmacy.change_ingredient"
+    RECEIVE_LOT = "pharmacy.add_ingredientlot"
+    CHANGE_BALANCE = "pharmacy.change_balance"
+    VIEW_FORMULATION = "pharmacy.view_formulation"
+    AUTHOR_FORMULATION = "pharmacy.add_formulation"
+    APPROVE_FORMULATION = "pharmacy.approve_formulation"
+    VIEW_PREPARATION = "pharmacy.view_preparation"
+    ADD_PREPARATION = "pharmacy.add_preparation"
+    OVERRIDE_SAFETY = "pharmacy.add_safetyoverride"
+    VIEW_BATCH = "pharmacy.view_batch"
+    COMPOUND = "pharmacy.add_batch"
+    QUARANTINE_BATCH = "pharmacy.quarantine_batch"
+    VERIFY_BATCH = "pharmacy.verify_batch"
+    VIEW_RECALL = "pharmacy.view_recall"
+    RECALL = "pharmacy.add_recall"
+    CHANGE_LABEL_TEMPLATE = "pharmacy.add_labeltemplate"
+    CHANGE_PHARMACY_SETTINGS = "pharmacy.add_pharmacysettings"
 
 
 ROLE_PERMISSIONS: dict[str, set[Perm]] = {
@@ -46,6 +65,15 @@ ROLE_PERMISSIONS: dict[str, set[Perm]] = {
         Perm.VIEW_PHOTO,
         Perm.ADD_PHOTO,
         Perm.CHANGE_PHOTO,
+        # compounds, but never releases, quarantine-releases or changes settings
+        Perm.VIEW_FORMULARY,
+        Perm.RECEIVE_LOT,
+        Perm.VIEW_FORMULATION,
+        Perm.VIEW_PREPARATION,
+        Perm.VIEW_BATCH,
+        Perm.COMPOUND,
+        Perm.QUARANTINE_BATCH,
+        Perm.VIEW_RECALL,
     },
     PRESCRIBER: {
         Perm.VIEW_PATIENT,
@@ -54,6 +82,12 @@ ROLE_PERMISSIONS: dict[str, set[Perm]] = {
         Perm.AMEND_ASSESSMENT,
         Perm.VIEW_PHOTO,
         Perm.ADD_MEASUREMENT,
+        # derives preparations for their own patients (scoped by scarrx.access)
+        Perm.VIEW_FORMULARY,
+        Perm.VIEW_FORMULATION,
+        Perm.VIEW_PREPARATION,
+        Perm.ADD_PREPARATION,
+        Perm.VIEW_BATCH,
     },
     PATIENT: set(),
 }

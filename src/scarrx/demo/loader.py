@@ -18,6 +18,7 @@ from django.utils import timezone
 from scarrx.accounts.models import Pharmacy, User
 from scarrx.accounts.services import create_user
 from scarrx.assessments.services import record_assessment
+from scarrx.demo.pharmacy import SECOND_PHARMACIST, add_pharmacy
 from scarrx.demo.photos import add_photo_pair
 from scarrx.patients.services import link_portal_account, register_patient
 
@@ -69,6 +70,8 @@ class DemoSummary:
     patients: int = 0
     assessments: int = 0
     photo_pairs: int = 0
+    mfrs: int = 0
+    batches: int = 0
     already_loaded: bool = False
 
 
@@ -78,7 +81,11 @@ def is_loaded() -> bool:
 
 @transaction.atomic
 def load_demo(today: date | None = None) -> DemoSummary:
-    summary = DemoSummary(users=[(u, r, f"{first} {last}") for u, r, first, last in DEMO_USERS])
+    second, first2, last2 = SECOND_PHARMACIST
+    summary = DemoSummary(
+        users=[(u, r, f"{first} {last}") for u, r, first, last in DEMO_USERS]
+        + [(second, "pharmacist", f"{first2} {last2}")]
+    )
     if is_loaded():
         summary.already_loaded = True
         return summary
@@ -104,12 +111,15 @@ def load_demo(today: date | None = None) -> DemoSummary:
     pharmacist, prescriber = users["pharmacist"], users["prescriber"]
     reference = _reference_case(today, pharmacist, prescriber, users["patient"])
     summary.patients, summary.assessments = 1, 2
+    adults = []
     for i in range(29):
         patient = _fictional_patient(rng, i, today, pharmacist, prescriber)
         baseline_on = today - timedelta(days=rng.randint(5, 120))
         if baseline_on < patient.date_of_birth:
             continue
         record_assessment(patient=patient, actor=pharmacist, **_baseline(rng, i, baseline_on))
+        if patient.age_on(today) >= 18:
+            adults.append(patient)
         summary.patients += 1
         summary.assessments += 1
         if i in PHOTO_PATIENTS and _photo_consent(patient) and baseline_on < today - timedelta(28):
@@ -125,6 +135,10 @@ def load_demo(today: date | None = None) -> DemoSummary:
             summary.photo_pairs += 1
     summary.photo_pairs += 1  # the reference case's pair
     assert reference.assessments.count() == 2
+    pharmacy = add_pharmacy(
+        today=today, users=users, password=DEMO_PASSWORD, reference=reference, patients=adults[:4]
+    )
+    summary.mfrs, summary.batches = len(pharmacy.mfrs), len(pharmacy.batches)
     return summary
 
 

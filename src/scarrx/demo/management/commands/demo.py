@@ -15,7 +15,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"Loaded demo data: {summary.patients} fictional patients, "
                     f"{summary.assessments} assessments, "
-                    f"{summary.photo_pairs} before/after photo pairs (synthetic phantoms)."
+                    f"{summary.photo_pairs} before/after photo pairs (synthetic phantoms), "
+                    f"{summary.mfrs} approved MFRs, {summary.batches} compounded batches."
                 )
             )
         self.stdout.write(f"\nDemo logins, all with the password {DEMO_PASSWORD}:\n")
