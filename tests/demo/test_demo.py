@@ -80,8 +80,9 @@ def test_the_demo_command_prints_the_logins_as_a_table_and_names_the_reference_c
         call_command("demo", stdout=out)
     text = out.getvalue()
 
-    assert "  username    role        who (fictional)" in text
-    assert "  pharmacist  pharmacist  Priya Okafor-Demo" in text
+    assert "  username     role        who (fictional)" in text
+    assert "  pharmacist   pharmacist  Priya Okafor-Demo" in text
+    assert "  pharmacist2  pharmacist  Sam Adeyemi-Demo" in text
     assert f"password {DEMO_PASSWORD}" in text
     assert "The reference case is Nora Lindqvist (SRX-000001)" in text
 
