@@ -15,6 +15,10 @@ from scarrx.audit.codes import READS
 from scarrx.audit.models import AccessRecord, ChangeRecord
 
 API_PREFIX = "/api/v1"
+# URL parameters that name the pharmacy's own records, tied to no patient (a formulary
+# entry, a lot, a balance, an MFR, a recall): staff the declaration admits may see them,
+# so only callers it refuses are intruders, and a page of one shows no patient by itself.
+RECORDS_OF_NO_PATIENT = {"ingredient_id", "lot_id", "balance_id", "formulation_id", "recall_id"}
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>|\{(?P<api>\w+)\}")
 
 
@@ -33,6 +37,10 @@ class Route:
     @property
     def names_an_object(self) -> bool:
         return bool(self.params)
+
+    @property
+    def names_a_patients_record(self) -> bool:
+        return any(p not in RECORDS_OF_NO_PATIENT for p in self.params)
 
     def url(self, values: dict) -> str:
         missing = [p for p in self.params if p not in values]
@@ -160,7 +168,7 @@ def read_problems(route: Route, client, url: str, patient, shown: tuple[str, ...
     if response.status_code != 200:
         return [f"GET {url}: {response.status_code} for a rightful user"]
     body = response.content.decode(errors="replace")
-    shows_patient = route.names_an_object or any(s in body for s in shown)
+    shows_patient = route.names_a_patients_record or any(s in body for s in shown)
     if not shows_patient:
         return []
     rows = AccessRecord.objects.filter(pk__gt=before, patient=patient)
@@ -180,12 +188,13 @@ def intruders_for(route: Route, cast: dict) -> list[str]:
     anyone with no business with that patient (no role, another patient, another
     prescriber) and anyone the declaration does not admit (a technician where the
     permission excludes them, the patient on a staff route, staff on a portal route).
-    For a route naming no object: anyone the declaration does not admit."""
+    For a route naming no object, or only a pharmacy record of no patient: anyone the
+    declaration does not admit."""
     access = route.access
     if access is None or access.audience in (PUBLIC, SIGNED_IN):
         return []
     refused = [name for name, user in cast.items() if not access.admits(user)]
-    if route.names_an_object:
+    if route.names_a_patients_record:
         refused += ["outsider", "other_patient_user", "other_prescriber"]
     return sorted(set(refused))
 

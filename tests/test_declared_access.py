@@ -24,6 +24,7 @@ from django.urls import path
 from ninja import NinjaAPI
 
 from scarrx.access import staff
+from scarrx.accounts.models import User
 from scarrx.accounts.roles import Perm, sync_roles
 from scarrx.assessments.services import record_assessment
 from scarrx.patients.models import Patient
@@ -41,6 +42,7 @@ from tests.access_walk import (
     undeclared,
 )
 from tests.conftest import BASELINE, client_for, fast_and_private, make_user, module_data
+from tests.pharmacy.world import pharmacy_params
 from tests.photos.conftest import BASELINE_TAKEN, FOLLOW_UP_TAKEN
 from tests.photos.conftest import baseline_phantom as baseline_phantom  # noqa: F401
 from tests.photos.conftest import followup_phantom as followup_phantom  # noqa: F401
@@ -126,15 +128,17 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory, baseline_phantom
             taken_at=FOLLOW_UP_TAKEN,
         )
         compared = photos.carry_over(followup, actor=pharmacist)
+        pharmacy = pharmacy_params(patient, pharmacist, technician)
         patient.refresh_from_db()
         course = whole_course(
             patient=patient,
             pharmacist=pharmacist,
             technician=technician,
             prescriber=prescriber,
-            approver=make_user("pia", "pharmacist"),
+            approver=User.objects.get(username="pia"),  # made by pharmacy_params
         )
         params = {
+            **pharmacy,
             "patient_id": patient.public_id,
             "assessment_id": baseline.public_id,
             "photo_id": photo.public_id,

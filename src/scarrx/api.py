@@ -1,7 +1,8 @@
 """The REST API at /api/v1/: one NinjaAPI mounting each app's router.
 
 Authentication: the console's session (with CSRF) or `Authorization: Bearer <token>`.
-Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "message": "..."}]}.
+Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "message": "..."}]}
+(scarrx.errors), also for what no operation answers (scarrx.middleware).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from scarrx.access import PORTAL, STAFF, declared_access, guard_api_user, public
 from scarrx.accounts.services import user_for_token
+from scarrx.errors import errors_body
 
 
 class Bearer(HttpBearer):
@@ -73,7 +75,8 @@ class Api(NinjaAPI):
 api = Api(
     title="scarrx API",
     version="1",
-    description="Patients, intake, scar assessments and progress photos of a compounding "
+    description="Patients, intake, scar assessments, progress photos and the pharmacy "
+    "(formulary, MFRs, preparations, batches, labels, recalls) of a compounding "
     "pharmacy's scar programme. Authenticate with a bearer token (`scarrx token create "
     "USERNAME`) or the console session. Staff operations by default; a patient's own "
     "records under /portal/.",
@@ -82,10 +85,6 @@ api = Api(
     docs_url="/docs",
     docs_decorator=public,
 )
-
-
-def errors_body(pairs) -> dict:
-    return {"errors": [{"field": f, "message": m} for f, m in pairs]}
 
 
 def validation_pairs(exc: ValidationError):
@@ -164,6 +163,7 @@ def _mount() -> None:
     from scarrx.assessments.api import router as assessments
     from scarrx.audit.api import router as audit
     from scarrx.patients.api import router as patients
+    from scarrx.pharmacy.api import router as pharmacy
     from scarrx.photos.api import router as photos
     from scarrx.portal.api import router as portal
     from scarrx.treatment.api import router as treatment
@@ -171,6 +171,7 @@ def _mount() -> None:
     api.add_router("/patients", patients)
     api.add_router("/", assessments)
     api.add_router("/", photos)
+    api.add_router("/", pharmacy)
     api.add_router("/audit", audit)
     api.add_router("/", staff)
     api.add_router("/", treatment)

@@ -27,6 +27,7 @@ CONTRIBUTORS = (
     "scarrx.patients.contribution",
     "scarrx.assessments.contribution",
     "scarrx.photos.contribution",
+    "scarrx.pharmacy.contribution",
     "scarrx.treatment.contribution",
 )
 
@@ -57,6 +58,9 @@ KINDS = {
     "assessment": "Assessments",
     "photo": "Photos",
     "measurement": "Measurements",
+    "preparation": "Preparations",
+    "batch": "Batches",
+    "safety": "Safety overrides",
     "prescription": "Prescriptions",
     "fill": "Fills",
     "applications": "Applications (a week a row)",

@@ -4,13 +4,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from scarrx.access import public, signed_in
-from scarrx.accounts.views import LoginView, home
+from scarrx.accounts.views import LoginView, LogoutView, home
 from scarrx.api import api
 
 urlpatterns = [
     path("", home, name="home"),
     path("login/", public(LoginView.as_view()), name="login"),
-    path("logout/", signed_in(auth_views.LogoutView.as_view()), name="logout"),
+    path("logout/", signed_in(LogoutView.as_view()), name="logout"),
     path(
         "password/",
         signed_in(
@@ -32,6 +32,7 @@ urlpatterns = [
     path("patients/", include("scarrx.patients.urls")),
     path("", include("scarrx.assessments.urls")),
     path("", include("scarrx.photos.urls")),
+    path("", include("scarrx.pharmacy.urls")),
     path("audit/", include("scarrx.audit.urls")),
     path("api/v1/", api.urls),
 ]

@@ -1,7 +1,9 @@
+import io
 from datetime import date
 
 import pytest
 import time_machine
+from django.core.management import call_command
 
 from scarrx.assessments.models import ScarAssessment
 from scarrx.demo.loader import DEMO_PASSWORD, load_demo
@@ -103,3 +105,38 @@ def test_other_demo_courses_are_at_every_stage(demo):
     assert statuses == ["active", "active", "active", "completed", "completed", "stopped"]
     behind = Prescription.objects.filter(recent_percent__lt=80, status="active")
     assert behind.count() == 1
+
+
+def test_the_demo_command_prints_the_logins_as_a_table_and_names_the_reference_case(db):
+    out = io.StringIO()
+    with time_machine.travel(TODAY, tick=False):
+        call_command("demo", stdout=out)
+    text = out.getvalue()
+
+    assert "  username     role        who (fictional)" in text
+    assert "  pharmacist   pharmacist  Priya Okafor-Demo" in text
+    assert "  pharmacist2  pharmacist  Sam Adeyemi-Demo" in text
+    assert f"password {DEMO_PASSWORD}" in text
+    assert "The reference case is Nora Lindqvist (SRX-000001)" in text
+
+
+def test_demo_pharmacy_has_a_formulary_three_mfr_classes_and_released_batches(demo):
+    from scarrx.pharmacy.labels import render_label
+    from scarrx.pharmacy.models import Batch, Formulation, Ingredient, IngredientLot
+
+    assert Ingredient.objects.count() >= 10
+    assert IngredientLot.objects.filter(expiry_date__lte=TODAY.replace(day=26, month=12)).exists()
+    classes = {
+        (m.water_activity, m.preserved) for m in Formulation.objects.filter(status="approved")
+    }
+    assert classes == {("non_aqueous", False), ("aqueous", True), ("aqueous", False)}
+    # The first of her batches (the course's monthly batches follow, scarrx.demo.course).
+    nora = Batch.objects.filter(preparation__patient__user__username="patient").earliest("pk")
+    assert nora.status == "released" and nora.lot_number
+    assert "Tretinoin 0.025 % → 0.05 %" in nora.preparation.differences
+    assert render_label(nora).startswith(b"%PDF")
+    assert set(Batch.objects.values_list("status", flat=True)) >= {
+        "released",
+        "ready_for_review",
+        "in_progress",
+    }

@@ -177,5 +177,32 @@ def released(ready_batch, second_pharmacist):
     return services.verify_batch(ready_batch, actor=second_pharmacist)
 
 
+@pytest.fixture
+def stock(formulary, pharmacist, second_pharmacist, technician, today):
+    """A released stock batch of silicone gel base, made from dimethicone: batches
+    made from it are made from a batch."""
+    dimethicone = services.add_ingredient(actor=pharmacist, name="Dimethicone", role="base")
+    lot = services.receive_lot(
+        dimethicone,
+        actor=technician,
+        supplier="Example Supplies",
+        lot_number="DIM-1",
+        expiry_date=today + timedelta(days=300),
+        received_g=D(2000),
+    )
+    draft = services.draft_formulation(
+        actor=pharmacist,
+        code="SIL-BASE",
+        components=[ComponentLine(dimethicone, None, "vehicle")],
+        steps=STEPS,
+        produces=formulary["ingredients"]["silicone"],
+        **mfr_fields(name="Silicone gel base (stock)"),
+    )
+    stock_mfr = services.approve_formulation(draft, actor=second_pharmacist)
+    batch = services.start_batch(actor=technician, formulation=stock_mfr, dispensed_g=D(500))
+    finish_bench(batch, technician, pharmacist, formulary["balance"], {"Dimethicone": lot})
+    return services.verify_batch(batch, actor=second_pharmacist)
+
+
 def today_plus(days: int) -> date:
     return timezone.localdate() + timedelta(days=days)

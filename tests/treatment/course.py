@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from scarrx.pharmacy import services as pharmacy
+from scarrx.pharmacy.models import Balance, Ingredient
 from scarrx.pharmacy.services import ComponentLine
 from scarrx.treatment import services
 from tests.pharmacy.conftest import STEPS, finish_bench, mfr_fields
@@ -19,39 +20,28 @@ D = Decimal
 NPI = "1234567893"  # a valid check digit
 
 
-def ensure_label_template() -> None:
-    """The first label template is made by a migration: a transactional test (threads,
-    the browser's live server) flushes it, so it is put back from the same file."""
-    from importlib import import_module
-
-    from scarrx.pharmacy.models import LabelTemplate
-
-    if not LabelTemplate.objects.exists():
-        first = import_module("scarrx.pharmacy.migrations.0002_label_template_v1")
-        LabelTemplate.objects.create(
-            version=1, body=first.LABEL_V1.read_text(), reason="First label template"
-        )
+def _ingredient(pharmacist, **fields):
+    """The formulary entry, made unless another fixture (the pharmacy's walk) made it."""
+    found = Ingredient.objects.filter(name=fields["name"]).first()
+    return found or pharmacy.add_ingredient(actor=pharmacist, **fields)
 
 
 def silicone_gel(pharmacist, technician, approver) -> dict:
     """Pentoxifylline 1 % in a silicone base (anhydrous: the 180-day class), with lots
     good for 400 days, a balance and the approved MFR."""
-    ensure_label_template()
     today = timezone.localdate()
-    base = pharmacy.add_ingredient(actor=pharmacist, name="Silicone gel base", role="base")
-    ptx = pharmacy.add_ingredient(
-        actor=pharmacist, name="Pentoxifylline", role="active", max_strength_percent=D(1)
-    )
+    base = _ingredient(pharmacist, name="Silicone gel base", role="base")
+    ptx = _ingredient(pharmacist, name="Pentoxifylline", role="active", max_strength_percent=D(1))
     for ingredient, number in ((base, "SIL-1"), (ptx, "PTX-1")):
         pharmacy.receive_lot(
             ingredient,
             actor=technician,
-            supplier="Example Supplies",
+            supplier="Acme Chemicals",
             lot_number=number,
             expiry_date=today + timedelta(days=400),
             received_g=D(5000),
         )
-    balance = pharmacy.add_balance(
+    balance = Balance.objects.filter(name="Bench balance").first() or pharmacy.add_balance(
         actor=pharmacist,
         name="Bench balance",
         readability_g=D("0.001"),

@@ -173,7 +173,7 @@ def test_adherence_follows_the_logs_per_week(rx, patient, clock):
 # --- retries at the same moment ---------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_with_the_same_key_record_once(patient, preparation, prescriber):
     """Eight threads send the same two applications at once (a phone retrying on a bad
     network): each is recorded once, and every answer to one key is the same."""

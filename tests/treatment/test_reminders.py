@@ -101,7 +101,7 @@ def test_a_claim_left_by_a_worker_that_died_is_taken_up_later(
     assert len(mail.outbox) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_send_each_reminder_once(rx, batch, technician, patient, clock):
     _due_refill(rx, batch, technician, patient, clock)
     services.plan_reminders()

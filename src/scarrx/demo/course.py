@@ -9,7 +9,6 @@ rows) from the course's own schedule, so `make demo` stays quick.
 
 from __future__ import annotations
 
-import io
 import random
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -17,12 +16,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from scarrx.accounts.models import User
-from scarrx.accounts.services import create_user
 from scarrx.assessments.services import record_assessment
+from scarrx.demo.pharmacy import _bench
 from scarrx.pharmacy import services as pharmacy
-from scarrx.pharmacy.models import Batch, BatchState, Formulation, Ingredient
-from scarrx.pharmacy.services import ComponentLine, StepLine
+from scarrx.pharmacy.models import Batch, BatchState
 from scarrx.treatment import adherence, services
 from scarrx.treatment.models import (
     Application,
@@ -35,153 +32,50 @@ from scarrx.treatment.models import (
 )
 from scarrx.treatment.queries import course_slots
 
-DEMO_PASSWORD = "scarrx-demo"  # noqa: S105 - the demo's one password, as the loader's
 D = Decimal
 NPI = "1234567893"
-STEPS = [
-    StepLine("Weigh every component on the calibrated balance."),
-    StepLine("Disperse the actives in a little base, then mix in the rest."),
-    StepLine("Check the gel is smooth and even.", pharmacist_only=True),
-    StepLine("Photograph the finished gel in its pump.", photo=True),
-]
 
 
-def _ingredient(actor, name: str, **facts) -> Ingredient:
-    """The formulary entry, made if the pharmacy's own demo has not made it."""
-    found = Ingredient.objects.filter(name=name).first()
-    return found or pharmacy.add_ingredient(actor=actor, name=name, **facts)
-
-
-def _lot(ingredient, actor, number: str, expiry: date) -> None:
-    if not ingredient.lots.filter(lot_number=number).exists():
-        pharmacy.receive_lot(
-            ingredient,
-            actor=actor,
-            supplier="Example Chemicals (demo)",
-            lot_number=number,
-            expiry_date=expiry,
-            received_g=D(20000),
-        )
-
-
-def _mfr(code: str, lines, author, approver, **fields) -> Formulation:
-    found = Formulation.objects.filter(code=code, status="approved").first()
-    if found:
-        return found
-    draft = pharmacy.draft_formulation(
-        actor=author,
-        code=code,
-        components=lines,
-        steps=STEPS,
-        container_closure="50 g airless pump, polypropylene",
-        equipment="Balance, ointment mill, spatula",
-        qc_specification="Smooth and even; final weight within 5 % of the batch",
-        label_text="For the skin only. Not for broken skin.",
-        **fields,
+def _batch(preparation, grams, made_on: date, *, staff, balance, rng, verify=True) -> Batch:
+    """A batch through the pharmacy demo's bench (and verification), then dated to the
+    day it was made, its BUD worked out again for that day by USP <795>."""
+    batch = pharmacy.start_batch(
+        actor=staff["technician"], preparation=preparation, dispensed_g=grams
     )
-    return pharmacy.approve_formulation(draft, actor=approver)
-
-
-def formulas(today: date, pharmacist, technician, approver) -> dict[str, Formulation]:
-    """Two scar gels: a preserved aqueous niacinamide and tranexamic acid gel (35-day BUD)
-    and an anhydrous silicone gel with pentoxifylline (180 days)."""
-    expiry = today + timedelta(days=500)
-    ing = {
-        "aqueous": _ingredient(pharmacist, "Aqueous gel base", role="base", contains_water=True),
-        "silicone": _ingredient(pharmacist, "Anhydrous silicone gel base", role="base"),
-        "phenoxyethanol": _ingredient(
-            pharmacist, "Phenoxyethanol", role="preservative", preserves=True
-        ),
-        "niacinamide": _ingredient(
-            pharmacist, "Niacinamide", role="active", max_strength_percent=D(5)
-        ),
-        "txa": _ingredient(pharmacist, "Tranexamic acid", role="active", max_strength_percent=D(5)),
-        "ptx": _ingredient(pharmacist, "Pentoxifylline", role="active", max_strength_percent=D(1)),
-    }
-    for key, ingredient in ing.items():
-        _lot(ingredient, technician, f"DEMO-{key.upper()[:6]}", expiry)
-    # A lot close to expiry, for the worklist (of an ingredient the demo gels do not use,
-    # so no demo batch is capped by it).
-    hyaluronic = _ingredient(pharmacist, "Hyaluronic acid", role="active")
-    _lot(hyaluronic, technician, "DEMO-HA-SHORT", today + timedelta(days=18))
-    aqueous = _mfr(
-        "AQ-NIA-TXA",
-        [
-            ComponentLine(ing["niacinamide"], D(4), "active"),
-            ComponentLine(ing["txa"], D(3), "active"),
-            ComponentLine(ing["phenoxyethanol"], D("0.8"), "preservative"),
-            ComponentLine(ing["aqueous"], None, "vehicle"),
-        ],
-        pharmacist,
-        approver,
-        name="Niacinamide 4 % and tranexamic acid 3 % scar gel, preserved",
-        description="Clear, colourless, smooth gel",
-    )
-    silicone = _mfr(
-        "SIL-PTX-DEMO",
-        [
-            ComponentLine(ing["ptx"], D(1), "active"),
-            ComponentLine(ing["silicone"], None, "vehicle"),
-        ],
-        pharmacist,
-        approver,
-        name="Pentoxifylline 1 % silicone scar gel",
-        description="Clear, smooth, colourless gel",
-    )
-    return {"aqueous": aqueous, "silicone": silicone}
-
-
-def _jpeg() -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (236, 236, 230)).save(out, "JPEG")
-    return out.getvalue()
-
-
-def _batch(
-    preparation, grams, made_on: date, *, technician, pharmacist, balance, verify=True
-) -> Batch:
-    """A batch through the bench and verification, then dated to the day it was made
-    (left ready for a pharmacist's review with verify=False)."""
-    from scarrx.pharmacy.queries import usable_lots
-
-    batch = pharmacy.start_batch(actor=technician, preparation=preparation, dispensed_g=grams)
-    for component in batch.components.select_related("ingredient"):
-        pharmacy.record_weighing(
-            batch,
-            actor=technician,
-            component=component,
-            balance=balance,
-            actual_g=component.shown_g,
-            lot=usable_lots(component.ingredient).first(),
-        )
-    for step in batch.formulation.steps.filter(photo=False):
-        who = pharmacist if step.pharmacist_only else technician
-        pharmacy.complete_step(batch, actor=who, step=step)
-    pharmacy.attach_photo(batch, actor=technician, data=_jpeg())
-    pharmacy.record_qc(
-        batch,
-        actor=technician,
-        appearance="Smooth, even gel",
-        appearance_ok=True,
-        final_weight_g=batch.batch_g,
-    )
-    batch = pharmacy.submit_batch(batch, actor=technician)
+    through = "released" if verify else "submitted"
+    batch = _bench(batch, staff["technician"], staff["approver"], balance, rng, through=through)
     if not verify:
         return batch
-    batch = pharmacy.verify_batch(batch, actor=pharmacist)
-    shift = made_on - batch.compounded_on
     at = datetime.combine(made_on, time(10), tzinfo=timezone.get_current_timezone())
     Batch.objects.filter(pk=batch.pk).update(
-        compounded_on=made_on,
-        started_at=at,
-        verified_at=at + timedelta(hours=4),
-        bud=batch.bud + shift,
+        compounded_on=made_on, started_at=at, verified_at=at + timedelta(hours=4)
+    )
+    batch.refresh_from_db()
+    bud = pharmacy.beyond_use(batch)
+    Batch.objects.filter(pk=batch.pk).update(
+        bud=bud.date, bud_days=bud.days, bud_explanation=bud.explanation
     )
     BatchState.objects.filter(batch=batch).update(at=at + timedelta(hours=4))
     batch.refresh_from_db()
     return batch
+
+
+def _dispense(rx, batch, grams, on: date, staff) -> None:
+    """A verified fill of `grams`, or of the most that is used up by the batch's BUD (a
+    short-dated component lot caps it, as USP <795> says)."""
+    from scarrx.treatment import supply
+    from scarrx.treatment.services.fills import daily_amount, supply_fills
+
+    earlier = supply_fills(rx.fills.order_by("number"))
+    start = supply.supply_timeline([*earlier, supply.Fill(on, 1)])[-1].first_day
+    fit = supply.fit_within_bud(
+        grams, **daily_amount(rx), filled_on=on, bud=batch.bud, starts_on=start
+    )
+    fill = services.dispense_fill(
+        rx, actor=staff["technician"], batch=batch, quantity_g=fit.suggested_g, filled_on=on
+    )
+    services.verify_fill(fill, actor=staff["pharmacist"])
+    _backdate_fill(fill)
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -266,18 +160,14 @@ def _preparation(patient, mfr, pharmacist):
     return preparation
 
 
-def reference_course(today, patient, *, staff, mfr, balance, rng) -> Prescription:
-    """Nora's complete course: 180 days twice daily, six monthly fills of 75 g (30 days)
-    from fresh batches of the preserved gel (35-day BUD), about 85 % of applications
-    logged with a week away and a few forgotten, a mild irritation in week 3 reviewed and
-    resolved, follow-ups at weeks 4, 8, 12 and 26 done."""
-    pharmacist, technician, prescriber = (
-        staff["pharmacist"],
-        staff["technician"],
-        staff["prescriber"],
-    )
+def reference_course(today, patient, *, staff, preparation, balance, rng) -> Prescription:
+    """Nora's complete course of the preparation the pharmacy demo made her (the preserved
+    tretinoin gel): 180 days twice daily, six monthly fills of 75 g (30 days) from fresh
+    batches (35-day BUD), about 85 % of applications logged with a week away and a few
+    forgotten, a mild irritation in week 3 reviewed and resolved, follow-ups at weeks 4, 8,
+    12 and 26 done."""
+    pharmacist, prescriber = staff["pharmacist"], staff["prescriber"]
     start = patient.assessments.get(timepoint="baseline").assessed_on
-    preparation = _preparation(patient, mfr, pharmacist)
     rx = _prescribe(patient, preparation, prescriber, start)
     for n in range(6):
         on = start + timedelta(days=30 * n - (2 if n else 0))
@@ -285,15 +175,11 @@ def reference_course(today, patient, *, staff, mfr, balance, rng) -> Prescriptio
             preparation,
             D(75),
             on - timedelta(days=1),
-            technician=technician,
-            pharmacist=pharmacist,
+            staff=staff,
             balance=balance,
+            rng=rng,
         )
-        fill = services.dispense_fill(
-            rx, actor=technician, batch=batch, quantity_g=D(75), filled_on=on
-        )
-        services.verify_fill(fill, actor=pharmacist)
-        _backdate_fill(fill)
+        _dispense(rx, batch, D(75), on, staff)
     slots = course_slots(rx)
     _logs(
         rx,
@@ -320,8 +206,8 @@ def reference_course(today, patient, *, staff, mfr, balance, rng) -> Prescriptio
         actor=pharmacist,
         outcome="resolved",
         resolved_on=start + timedelta(days=24),
-        assessment="Expected mild irritation from niacinamide. Advised once daily for a week, "
-        "then back to twice daily; settled within a week.",
+        assessment="Expected retinoid irritation in the first weeks. Advised once daily for "
+        "a week, then back to twice daily; settled within a week.",
     )
     SideEffect.objects.filter(pk=effect.pk).update(reported_at=_at(start + timedelta(days=17), 21))
     Review.objects.filter(pk=review.pk).update(at=_at(start + timedelta(days=18)))
@@ -340,8 +226,8 @@ STAGES = [
 
 
 def stage_courses(today, patients, *, staff, mfr, balance, rng) -> list[Prescription]:
-    """Other demo patients, one at each stage of a course, on the silicone gel (a 180-day
-    BUD: one batch serves several 60-day fills)."""
+    """Other demo patients, one at each stage of a course, on the pharmacy demo's silicone
+    gel (a 180-day BUD), a fresh batch for each 60-day fill."""
     pharmacist, technician, prescriber = (
         staff["pharmacist"],
         staff["technician"],
@@ -359,23 +245,19 @@ def stage_courses(today, patients, *, staff, mfr, balance, rng) -> list[Prescrip
                 preparation,
                 grams,
                 on - timedelta(days=1),
-                technician=technician,
-                pharmacist=pharmacist,
+                staff=staff,
                 balance=balance,
+                rng=rng,
             )
-            fill = services.dispense_fill(
-                rx, actor=technician, batch=batch, quantity_g=grams, filled_on=on
-            )
-            services.verify_fill(fill, actor=pharmacist)
-            _backdate_fill(fill)
+            _dispense(rx, batch, grams, on, staff)
         if stage == "mid-course":  # the next refill's batch, waiting for verification
             _batch(
                 preparation,
                 grams,
                 today,
-                technician=technician,
-                pharmacist=pharmacist,
+                staff=staff,
                 balance=balance,
+                rng=rng,
                 verify=False,
             )
         end = timezone.now() if stage != "stopped" else _at(start + timedelta(days=20), 12)
@@ -421,36 +303,24 @@ def follow_up_assessments(patient, start: date, base: dict, pharmacist) -> int:
     return made
 
 
-def second_pharmacist() -> User:
-    """MFRs are approved by a pharmacist who did not write them."""
-    found = User.objects.filter(username="pharmacist2").first()
-    return found or create_user(
-        username="pharmacist2",
-        role="pharmacist",
-        password=DEMO_PASSWORD,
-        check_password=False,
-        first_name="Sam",
-        last_name="Second-Demo",
-        email="pharmacist2@example.org",
-    )
+def load_courses(
+    today: date, *, staff: dict, pharmacy, reference, others, reference_face: dict
+) -> dict:
+    """The courses, on the pharmacy demo's formulary, MFRs, balance and second pharmacist
+    (`pharmacy` is its PharmacyDemo)."""
+    from scarrx.accounts.models import User
+    from scarrx.demo.pharmacy import SECOND_PHARMACIST
+    from scarrx.pharmacy.models import Balance
 
-
-def load_courses(today: date, *, staff: dict, reference, others, reference_face: dict) -> dict:
     rng = random.Random(2026_12_01)
-    approver = second_pharmacist()
-    gels = formulas(today, staff["pharmacist"], staff["technician"], approver)
-    balance = pharmacy.add_balance(
-        actor=staff["pharmacist"],
-        name="Demo bench balance",
-        readability_g=D("0.001"),
-        minimum_weight_g=D("0.020"),
-        last_calibrated_on=today - timedelta(days=40),
-    )
+    staff = {**staff, "approver": User.objects.get(username=SECOND_PHARMACIST[0])}
+    balance = Balance.objects.filter(retired=False).order_by("pk").first()
+    nora = next(b.preparation for b in pharmacy.batches if b.preparation.patient_id == reference.pk)
     start = reference.assessments.get(timepoint="baseline").assessed_on
     assessments = follow_up_assessments(reference, start, reference_face, staff["pharmacist"])
-    reference_course(today, reference, staff=staff, mfr=gels["aqueous"], balance=balance, rng=rng)
+    reference_course(today, reference, staff=staff, preparation=nora, balance=balance, rng=rng)
     courses = stage_courses(
-        today, others, staff=staff, mfr=gels["silicone"], balance=balance, rng=rng
+        today, others, staff=staff, mfr=pharmacy.mfrs["silicone"], balance=balance, rng=rng
     )
     services.refresh_standings()
     return {"courses": 1 + len(courses), "assessments": assessments}

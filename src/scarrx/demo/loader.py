@@ -19,6 +19,7 @@ from scarrx.accounts.models import Pharmacy, User
 from scarrx.accounts.services import create_user
 from scarrx.assessments.services import record_assessment
 from scarrx.demo.course import load_courses
+from scarrx.demo.pharmacy import SECOND_PHARMACIST, add_pharmacy
 from scarrx.demo.photos import add_photo_pair
 from scarrx.patients.services import link_portal_account, register_patient
 
@@ -61,12 +62,17 @@ PHOTO_PATIENTS = (0, 1, 2, 6, 9)  # besides the reference case
 FACE = ["forehead", "temples", "cheeks", "nose", "chin", "jawline"]
 
 
+REFERENCE_CASE = "Nora Lindqvist"  # the programme's worked example, SRX-000001
+
+
 @dataclass
 class DemoSummary:
-    users: list[tuple[str, str]] = field(default_factory=list)  # (username, role)
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # (username, role, name)
     patients: int = 0
     assessments: int = 0
     photo_pairs: int = 0
+    mfrs: int = 0
+    batches: int = 0
     courses: int = 0
     already_loaded: bool = False
 
@@ -77,7 +83,11 @@ def is_loaded() -> bool:
 
 @transaction.atomic
 def load_demo(today: date | None = None) -> DemoSummary:
-    summary = DemoSummary(users=[(u, r) for u, r, _, _ in DEMO_USERS])
+    second, first2, last2 = SECOND_PHARMACIST
+    summary = DemoSummary(
+        users=[(u, r, f"{first} {last}") for u, r, first, last in DEMO_USERS]
+        + [(second, "pharmacist", f"{first2} {last2}")]
+    )
     if is_loaded():
         summary.already_loaded = True
         return summary
@@ -103,6 +113,7 @@ def load_demo(today: date | None = None) -> DemoSummary:
     pharmacist, prescriber = users["pharmacist"], users["prescriber"]
     reference = _reference_case(today, pharmacist, prescriber, users["patient"])
     summary.patients, summary.assessments = 1, 2
+    adults = []
     course_patients = []
     for i in range(29):
         patient = _fictional_patient(rng, i, today, pharmacist, prescriber)
@@ -110,6 +121,8 @@ def load_demo(today: date | None = None) -> DemoSummary:
         if baseline_on < patient.date_of_birth:
             continue
         record_assessment(patient=patient, actor=pharmacist, **_baseline(rng, i, baseline_on))
+        if patient.age_on(today) >= 18:
+            adults.append(patient)
         if patient.prescriber_id and patient.demo_cause == "acne":
             course_patients.append(patient)  # a course at each stage (scarrx.demo.course)
         summary.patients += 1
@@ -126,9 +139,15 @@ def load_demo(today: date | None = None) -> DemoSummary:
             )
             summary.photo_pairs += 1
     summary.photo_pairs += 1  # the reference case's pair
+    assert reference.assessments.count() == 2
+    pharmacy = add_pharmacy(
+        today=today, users=users, password=DEMO_PASSWORD, reference=reference, patients=adults[:4]
+    )
+    summary.mfrs, summary.batches = len(pharmacy.mfrs), len(pharmacy.batches)
     courses = load_courses(
         today,
-        staff={**users, "technician": users["technician"]},
+        staff=users,
+        pharmacy=pharmacy,
         reference=reference,
         others=course_patients,
         reference_face=REFERENCE_FACE,

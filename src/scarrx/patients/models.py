@@ -92,8 +92,10 @@ class Patient(NeverDeleted):
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices)
     phone = models.CharField(max_length=40, blank=True)
+    # The phone's digits alone, for finding a number however it was typed.
+    phone_digits = models.CharField(max_length=40, blank=True, editable=False, db_index=True)
     email = models.EmailField(blank=True)
-    address = models.TextField(blank=True)
+    address = models.TextField(max_length=500, blank=True)
     # Where the patient lives their day: the course's wall-clock times are read here.
     # Blank means the pharmacy's own zone (settings.TIME_ZONE).
     time_zone = models.CharField(
@@ -111,8 +113,8 @@ class Patient(NeverDeleted):
     )
     pregnancy_status_on = models.DateField(null=True, blank=True)
 
-    allergies = models.TextField(blank=True)
-    current_medicines = models.TextField(blank=True)
+    allergies = models.TextField(max_length=1000, blank=True)
+    current_medicines = models.TextField(max_length=2000, blank=True)
     isotretinoin_last_6_months = models.BooleanField(default=False)
     anticoagulants = models.BooleanField(default=False)
 
@@ -123,7 +125,7 @@ class Patient(NeverDeleted):
     active_acne = models.BooleanField(default=False)
     cystic_acne = models.BooleanField(default=False)
     prior_treatments = models.JSONField(default=list, blank=True)  # PriorTreatment values
-    prior_treatment_notes = models.TextField(blank=True)
+    prior_treatment_notes = models.TextField(max_length=2000, blank=True)
 
     prescriber = models.ForeignKey(
         settings.AUTH_USER_MODEL,

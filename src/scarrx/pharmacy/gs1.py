@@ -21,6 +21,7 @@ from scarrx.values import InputError
 __all__ = ["GS", "Scan", "element_string", "parse_scan"]
 
 GS = "\x1d"
+TYPED_SPACE = " \t\r\n"  # not str.strip(): Python counts the group separator as space
 # Fixed-length identifiers and their data lengths; every other one listed is variable.
 FIXED = {"01": 14, "11": 6, "17": 6}
 VARIABLE = {"10": 20, "21": 20}
@@ -108,9 +109,9 @@ def parse_scan(text: object, *, today: dt.date, field: str = "scan") -> Scan:
     GS1 data must carry a lot (10); anything else is read as a plain lot number, so a
     lot typed by hand works the same as one scanned.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip(TYPED_SPACE):
         raise InputError(field, "scan or type a lot number")
-    text = SYMBOLOGY.sub("", text.strip())
+    text = SYMBOLOGY.sub("", text.strip(TYPED_SPACE))
     elements = _elements(text, field)
     if elements is None:
         if not LOT_CHARACTERS.fullmatch(text):

@@ -12,6 +12,7 @@ fill date, Rx number) extends it: pass `prescription` to `render_label` and the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import segno
 from django.template import Context, Template, TemplateSyntaxError
@@ -22,6 +23,7 @@ from scarrx.pharmacy.bud import Storage
 from scarrx.pharmacy.models import Batch, LabelTemplate
 from scarrx.values import grams_text, number_text
 
+LABEL_V1 = Path(__file__).resolve().parent.parent / "templates" / "pharmacy" / "label_v1.html"
 # What every version of the template must print (checked when a pharmacist changes it).
 MANDATORY = (
     "Compounded preparation",
@@ -50,7 +52,7 @@ def qr_data_uri(lot: str, expiry) -> str:
 
 def actives_text(batch: Batch) -> str:
     actives = [
-        f"{c.ingredient.name} {number_text(c.strength_percent)} %"
+        f"{c.ingredient.name} {number_text(c.strength_percent)}\u00a0%"  # "4 %" on one line
         for c in batch.components.select_related("ingredient")
         if c.strength_percent is not None
     ]
@@ -86,9 +88,20 @@ def render_html(body: str, context: dict) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # loads pango: only when a label is drawn
+    return _weasyprint().HTML(string=html).write_pdf()
 
-    return HTML(string=html).write_pdf()
+
+def _weasyprint():
+    """WeasyPrint, imported when a label is first drawn (it loads pango). Its import sets
+    Pillow's LOAD_TRUNCATED_IMAGES for the whole process, which would let a truncated
+    photo upload through; the label needs no such leniency, so it is put back."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
 
 
 def render_label(
@@ -98,13 +111,18 @@ def render_label(
     with (or `template`)."""
     if batch.lot_number is None or batch.bud is None:
         raise ValueError("Only a released batch has a label.")
-    body = (template or batch.label_template or _latest()).body
+    body = (template or batch.label_template or current_template()).body
     return render_pdf(render_html(body, label_context(batch, prescription)))
 
 
-def _latest() -> LabelTemplate:
+def current_template() -> LabelTemplate:
+    """The label template in force: the latest version; the packaged first version
+    (templates/pharmacy/label_v1.html) on an installation that has none yet."""
     found = LabelTemplate.objects.first()
-    assert found is not None, "the label template is created by migration"
+    if found is None:
+        found, _ = LabelTemplate.objects.get_or_create(
+            version=1, defaults={"body": LABEL_V1.read_text(), "reason": "First label template"}
+        )
     return found
 
 

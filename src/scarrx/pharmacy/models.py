@@ -24,8 +24,14 @@ GRAMS = {"max_digits": 16, "decimal_places": 9}  # carried to 1 ng, as the engin
 PERCENT = {"max_digits": 9, "decimal_places": 6}
 
 
+WORDS = {
+    WaterActivity.AQUEOUS: "aqueous (aw ≥ 0.60)",
+    WaterActivity.NON_AQUEOUS: "non-aqueous (aw < 0.60)",
+}
+
+
 def choices(enum) -> list[tuple[str, str]]:
-    return [(m.value, m.value.replace("_", " ")) for m in enum]
+    return [(m.value, WORDS.get(m, m.value.replace("_", " "))) for m in enum]
 
 
 class Role(models.TextChoices):
@@ -296,11 +302,19 @@ AT_THE_BENCH = (BatchStatus.IN_PROGRESS, BatchStatus.REWORKED)
 class Batch(NeverDeleted):
     """A compounding record (CR): one batch of a preparation (or of a stock MFR)."""
 
-    patient_path = "preparation__patient"
-
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     preparation = models.ForeignKey(
         Preparation, null=True, blank=True, on_delete=models.PROTECT, related_name="batches"
+    )
+    # The preparation's patient, written once at the start: the record names its patient,
+    # and a recall's reach reads it from one index (none for a stock batch).
+    patient = models.ForeignKey(
+        Patient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="batches",
+        db_index=False,
     )
     formulation = models.ForeignKey(Formulation, on_delete=models.PROTECT, related_name="batches")
     lot_number = models.CharField(max_length=20, unique=True, null=True, blank=True)
@@ -342,6 +356,9 @@ class Batch(NeverDeleted):
         indexes = [
             models.Index(fields=["status", "-started_at"]),
             models.Index(fields=["compounded_on"]),
+            models.Index(fields=["patient", "-started_at"], name="batch_patient"),
+            # A recall's reach finds each batch's patient from the index alone (PostgreSQL).
+            models.Index(fields=["id"], include=["patient"], name="batch_patient_of"),
         ]
         permissions = [
             ("verify_batch", "Verify, release, quarantine-release, scrap or rework a batch"),
@@ -361,7 +378,7 @@ class Batch(NeverDeleted):
 
 
 class BatchState(NeverDeleted):
-    patient_path = "batch__preparation__patient"
+    patient_path = "batch__patient"
     view_permission = "pharmacy.view_batch"
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="states")
@@ -378,7 +395,7 @@ class BatchState(NeverDeleted):
 class BatchComponent(NeverDeleted):
     """What the calculation engine says to weigh for one component of a batch."""
 
-    patient_path = "batch__preparation__patient"
+    patient_path = "batch__patient"
     view_permission = "pharmacy.view_batch"
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="components")
@@ -401,18 +418,29 @@ class Weighing(NeverDeleted):
     """An actual weight of a component from a lot (or from a released stock batch). A
     re-weighing is a new row; the one it replaces stops being current."""
 
-    patient_path = "batch__preparation__patient"
+    patient_path = "batch__patient"
     view_permission = "pharmacy.view_batch"
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="weighings")
     component = models.ForeignKey(
         BatchComponent, on_delete=models.PROTECT, related_name="weighings"
     )
+    # Indexed with the batch below (the genealogy), not on their own.
     lot = models.ForeignKey(
-        IngredientLot, null=True, blank=True, on_delete=models.PROTECT, related_name="weighings"
+        IngredientLot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="weighings",
+        db_index=False,
     )
     source_batch = models.ForeignKey(
-        Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="used_in"
+        Batch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="used_in",
+        db_index=False,
     )
     balance = models.ForeignKey(Balance, on_delete=models.PROTECT, related_name="+")
     balance_minimum_g = models.DecimalField(**GRAMS)
@@ -430,7 +458,11 @@ class Weighing(NeverDeleted):
         indexes = [
             # The genealogy: a lot's batches, and the batches made from a batch.
             models.Index(fields=["lot", "batch"], name="weighing_lot_batch"),
-            models.Index(fields=["source_batch", "batch"], name="weighing_source_batch"),
+            models.Index(
+                fields=["source_batch", "batch"],
+                name="weighing_source_batch",
+                condition=models.Q(source_batch__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -448,7 +480,7 @@ class Weighing(NeverDeleted):
 
 
 class StepDone(NeverDeleted):
-    patient_path = "batch__preparation__patient"
+    patient_path = "batch__patient"
     view_permission = "pharmacy.view_batch"
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="steps_done")
@@ -463,7 +495,7 @@ class StepDone(NeverDeleted):
 
 
 class Deviation(NeverDeleted):
-    patient_path = "batch__preparation__patient"
+    patient_path = "batch__patient"
     view_permission = "pharmacy.view_batch"
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="deviations")

@@ -15,14 +15,19 @@ from django.db import connection
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum
 from django.utils import timezone
 
+from scarrx.access import visible_or_404
 from scarrx.pharmacy.models import (
     Batch,
     BatchStatus,
     Ingredient,
     IngredientLot,
-    Preparation,
     Weighing,
 )
+
+
+def pharmacy_record(model, public_id):
+    """One of the pharmacy's own records (no patient in it) by public id, or a 404."""
+    return visible_or_404(model._default_manager.all(), public_id)
 
 
 def usable_lots(ingredient: Ingredient, on: date | None = None) -> QuerySet[IngredientLot]:
@@ -72,40 +77,63 @@ def _table(model) -> str:
 
 def _reached_cte() -> str:
     """Every batch reached from the seed: made from the lot (or the batch itself), then
-    made from a batch already reached. UNION drops repeats, so it ends."""
+    made from a batch already reached. UNION drops repeats, so it ends. The recursive
+    step reads the partial index of weighings from a batch (a small one)."""
     weighing = _table(Weighing)
-    # Table names come from the models, values are parameters: nothing of a user's is spliced.
+    if connection.vendor == "postgresql":
+        # One index probe per batch reached: PostgreSQL would otherwise guess the reach
+        # large and merge-join every weighing made from a batch, at each step.
+        step = (
+            "SELECT x.batch_id FROM reached r CROSS JOIN LATERAL (SELECT w.batch_id FROM "  # noqa: S608
+            f"{weighing} w WHERE w.source_batch_id = r.id OFFSET 0) x"
+        )
+    else:
+        step = (
+            f"SELECT w.batch_id FROM {weighing} w JOIN reached r ON w.source_batch_id = r.id"  # noqa: S608
+            " WHERE w.source_batch_id IS NOT NULL"
+        )
     return (
         "WITH RECURSIVE reached(id) AS ("  # noqa: S608
         f" SELECT batch_id FROM {weighing} WHERE lot_id = %s"
         " UNION SELECT CAST(%s AS BIGINT) WHERE %s IS NOT NULL"
-        f" UNION SELECT w.batch_id FROM {weighing} w JOIN reached r ON w.source_batch_id = r.id"
-        ")"
+        f" UNION {step})"
     )
 
 
-def _preparation_path() -> str:
+def _batch_path() -> str:
+    """Each batch reached, with its patient (NULL for a stock batch), looked up by
+    primary key for each batch reached: a cost that follows the reach, not the size of
+    the pharmacy, whatever the planner guesses the reach to be."""
     return (
-        "SELECT b.id, p.patient_id FROM reached r"  # noqa: S608
-        f" JOIN {_table(Batch)} b ON b.id = r.id"
-        f" LEFT JOIN {_table(Preparation)} p ON p.id = b.preparation_id"
+        "SELECT r.id, (SELECT b.patient_id FROM "  # noqa: S608
+        f"{_table(Batch)} b WHERE b.id = r.id) FROM reached r"
     )
 
 
-# Each path selects (batch id, patient id or NULL) from `reached`. The treatment course
-# adds its fills here: "SELECT f.batch_id, f.patient_id FROM reached r JOIN <fill> f ON
-# f.batch_id = r.id", so a stock batch's patients come through the fills made from it.
-PATIENT_PATHS = [_preparation_path]
+# Each path selects (batch id, patient id or NULL) for the batches in `reached`. The
+# treatment course adds its fills here the same way, by an indexed lookup per batch:
+#   "SELECT r.id, f.patient_id FROM reached r JOIN LATERAL (SELECT patient_id FROM <fill>
+#    WHERE batch_id = r.id OFFSET 0) f ON true"
+# (OFFSET 0 keeps PostgreSQL from flattening it into a hash join over every fill), so a
+# stock batch's patients and those of later fills are reached too.
+PATIENT_PATHS = [_batch_path]
+
+
+def trace_sql() -> str:
+    return f"{_reached_cte()} {' UNION '.join(path() for path in PATIENT_PATHS)}"
+
+
+def trace_params(*, lot: IngredientLot | None = None, batch: Batch | None = None) -> list:
+    batch_id = batch.pk if batch is not None else None
+    return [lot.pk if lot is not None else None, batch_id, batch_id]
 
 
 def trace(*, lot: IngredientLot | None = None, batch: Batch | None = None) -> Reach:
     """Every batch and patient a component lot or a batch reached, in one query."""
-    lot_id = lot.pk if lot is not None else None
-    batch_id = batch.pk if batch is not None else None
-    union = " UNION ".join(path() for path in PATIENT_PATHS)
-    sql = f"{_reached_cte()} {union}"
+    # PostgreSQL runs it without JIT (settings.py): the planner cannot know how far a
+    # recall reaches, guesses far, and would compile for longer than the walk takes.
     with connection.cursor() as cursor:
-        cursor.execute(sql, [lot_id, batch_id, batch_id])
+        cursor.execute(trace_sql(), trace_params(lot=lot, batch=batch))
         rows = cursor.fetchall()
     batches = sorted({b for b, _ in rows})
     patients = sorted({p for _, p in rows if p is not None})
@@ -128,7 +156,7 @@ def batches_between(start: date, end: date, status: str = "") -> QuerySet[Batch]
     batches = Batch.objects.filter(compounded_on__range=(start, end))
     if status:
         batches = batches.filter(status=status)
-    return batches.select_related("preparation__patient", "formulation", "compounded_by")
+    return batches.select_related("preparation", "patient", "formulation", "compounded_by")
 
 
 def lots_expiring(within_days: int, on: date | None = None) -> QuerySet[IngredientLot]:

@@ -46,6 +46,7 @@ class PatientFacts:
     pregnancy_status: str  # scarrx.patients.models.Pregnancy values
     allergies: str  # as recorded at intake, free text
     recent_wound_sites: tuple[str, ...] = ()  # surgical or trauma scars under a year old
+    pregnancy_unknown: bool = False  # could be pregnant, and the record does not say
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,15 @@ def screen(patient: PatientFacts, components: Sequence[ComponentFacts]) -> list[
                     subject,
                     f"{c.name} is to be avoided in pregnancy and breastfeeding; the patient "
                     f"is recorded as {patient.pregnancy_status}.",
+                )
+            )
+        elif patient.pregnancy_unknown and c.pregnancy_caution:
+            findings.append(
+                Finding(
+                    "pregnancy",
+                    subject,
+                    f"{c.name} is to be avoided in pregnancy and breastfeeding, and the "
+                    "patient's pregnancy status is not recorded: ask, and record it.",
                 )
             )
         for allergy in allergies:

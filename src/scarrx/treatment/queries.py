@@ -454,9 +454,15 @@ def weekly_applications(prescription: Prescription):
 
 def fill_path() -> str:
     """The recall genealogy's path to patients through fills (scarrx.pharmacy.queries
-    PATIENT_PATHS): every batch reached, joined to the fills dispensed from it, on the
-    (batch, patient) index. Table names come from the models, nothing from a user."""
+    PATIENT_PATHS): for each batch reached, its fills' patients, looked up on the (batch,
+    patient) index (OFFSET 0 keeps PostgreSQL from a hash join over every fill). Table
+    names come from the models, nothing from a user."""
     from django.db import connection
 
     fill = connection.ops.quote_name(Fill._meta.db_table)
+    if connection.vendor == "postgresql":
+        return (
+            "SELECT r.id, f.patient_id FROM reached r CROSS JOIN LATERAL "  # noqa: S608
+            f"(SELECT patient_id FROM {fill} WHERE batch_id = r.id OFFSET 0) f"
+        )
     return f"SELECT f.batch_id, f.patient_id FROM reached r JOIN {fill} f ON f.batch_id = r.id"  # noqa: S608

@@ -59,7 +59,7 @@ def _locked(batch: Batch) -> Batch:
 
 
 def _patient(batch: Batch) -> Patient | None:
-    return batch.preparation.patient if batch.preparation_id else None
+    return batch.patient
 
 
 def _formula_of(preparation: Preparation | None, formulation: Formulation):
@@ -119,6 +119,7 @@ def start_batch(
     now = timezone.now()
     batch = Batch.objects.create(
         preparation=preparation,
+        patient=patient,
         formulation=formulation,
         dispensed_g=dispensed,
         wastage_percent=wastage,
@@ -191,6 +192,7 @@ def resolve_source(component: BatchComponent, *, lot=None, source_batch=None, sc
             )
     field = "scan" if scan else "lot"
     if lot is not None:
+        lot = IngredientLot.objects.select_for_update().get(pk=lot.pk)  # its state now
         if lot.ingredient_id != component.ingredient_id:
             raise ValidationError(
                 {field: f"That lot is {lot.ingredient}, not {component.ingredient}."}
@@ -203,6 +205,7 @@ def resolve_source(component: BatchComponent, *, lot=None, source_batch=None, sc
             )
         return lot, None
     if source_batch is not None:
+        source_batch = Batch.objects.select_related("formulation").get(pk=source_batch.pk)
         ok = (
             source_batch.status == BatchStatus.RELEASED
             and source_batch.formulation.produces_id == component.ingredient_id
@@ -256,7 +259,6 @@ def record_weighing(
         )
     lot, source_batch = resolve_source(component, lot=lot, source_batch=source_batch, scan=scan)
     if lot is not None:
-        lot = IngredientLot.objects.select_for_update().get(pk=lot.pk)
         if lot.on_hand_g < actual:
             raise ValidationError(
                 {"actual_g": f"Lot {lot.lot_number} has only {grams_text(lot.on_hand_g)} on hand."}

@@ -45,7 +45,8 @@ def patient_facts(patient: Patient) -> PatientFacts:
         scar_age_years__lt=1,
     )
     sites = tuple(dict.fromkeys(s.get_site_display() for s in recent))
-    return PatientFacts(patient.pregnancy_status, patient.allergies, sites)
+    unknown = "Pregnancy status not known" in patient.safety_flags()  # the patient's own rule
+    return PatientFacts(patient.pregnancy_status, patient.allergies, sites, unknown)
 
 
 def component_facts(ingredient: Ingredient, strength: Decimal | None) -> ComponentFacts:
@@ -63,7 +64,7 @@ def component_facts(ingredient: Ingredient, strength: Decimal | None) -> Compone
 def _screen(preparation: Preparation, stage: str, batch: Batch | None, actor) -> list:
     """Run the screens; record each finding not already on the preparation (an
     override at assignment stands at compounding for the same finding)."""
-    facts = patient_facts(preparation.patient)
+    facts = patient_facts(Patient.objects.get(pk=preparation.patient_id))  # as it is now
     components = [
         component_facts(c.ingredient, c.strength_percent)
         for c in preparation.components.select_related("ingredient")

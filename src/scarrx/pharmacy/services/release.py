@@ -263,10 +263,9 @@ def recall(
 
 
 def current_label_template() -> LabelTemplate:
-    template = LabelTemplate.objects.first()
-    if template is None:  # created by migration 0002; absent only in a broken install
-        raise RuntimeError("No label template: run migrate")
-    return template
+    from scarrx.pharmacy.labels import current_template
+
+    return current_template()
 
 
 @transaction.atomic

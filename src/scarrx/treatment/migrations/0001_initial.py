@@ -11,8 +11,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("patients", "0002_patient_time_zone"),
-        ("pharmacy", "0002_label_template_v1"),
+        ("patients", "0004_patient_time_zone"),
+        ("pharmacy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ import scarrx.patients.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0001_initial"),
+        ("patients", "0003_phone_digits"),
     ]
 
     operations = [
