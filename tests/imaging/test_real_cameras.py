@@ -20,7 +20,7 @@ from scarrx.imaging.colorimetry import REFERENCE_LINEAR_SRGB
 from scarrx.imaging.decode import SRGB_PROFILE, decode, prepare_upload
 from scarrx.imaging.errors import ImagingError
 from scarrx.imaging.metrics import as_polygon
-from scarrx.imaging.phantom import WARM_CAST, SceneSpec, make_scene, photograph
+from scarrx.imaging.phantom import WARM_CAST, SceneSpec, make_scene, photograph, realistic_cases
 from scarrx.imaging.work import configure_heavy_work
 
 
@@ -168,3 +168,33 @@ def test_heavy_work_lets_no_more_than_the_limit_run_at_once():
         with heavy_work(timeout=0.01):
             pass
     assert replace  # dataclasses.replace kept for fixtures above
+
+
+# --- phantoms that behave like real cameras (phantom.realistic_cases) ------------------
+
+
+@pytest.mark.parametrize("name", list(realistic_cases()))
+def test_realistic_phantom_is_found_calibrated_and_measured(realistic_photos, name):
+    photo = realistic_photos[name]
+    scene = photo.scene
+    result = analyze(photo.jpeg, photo.roi, photo.reference, chart=scene.spec.chart)
+    corners = np.array(result["calibration"]["chart_corners"])
+    assert np.abs(corners - photo.chart_corners).max() < 2.0
+    assert result["px_per_mm"] == pytest.approx(photo.px_per_mm, rel=0.01)
+    assert result["calibrated"], result.get("reason")
+    assert result["calibration"]["heldout_skin_delta_e2000"] <= 2.0
+    assert result["calibration"]["heldout_delta_e2000"] <= 3.0
+    # A phone's S-curve and saturation survive a low-order correction in part; the
+    # scar-minus-reference difference keeps most of the truth.
+    truth = scene.true_lab(scene.roi_mm)[1] - scene.true_lab(scene.spec.reference_mm)[1]
+    assert result["difference"]["a_star"] == pytest.approx(truth, abs=1.5)
+
+
+def test_hand_shadow_on_the_chart_is_left_out_and_named(realistic_photos):
+    photo = realistic_photos["phone, hand's shadow on the chart"]
+    result = analyze(photo.jpeg, photo.roi, photo.reference)
+    warnings = " ".join(result["calibration"]["warnings"])
+    assert "in shadow" in warnings and "turn so the light falls evenly" in warnings
+    assert set(result["calibration"]["excluded_patches"]) <= {
+        "orange yellow", "bluish green", "yellow green", "blue flower", "orange", "cyan"
+    }  # fmt: skip

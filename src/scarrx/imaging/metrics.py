@@ -274,7 +274,7 @@ def _luminance(pre: np.ndarray, correction: Correction) -> np.ndarray:
     if correction.matrix.shape[0] == 3:
         # Y of the corrected colour, folded into one weight vector: cheaper per pixel.
         return pre @ (correction.matrix @ _Y_WEIGHTS)
-    return correction.apply(pre ** (1 / correction.gamma)) @ _Y_WEIGHTS
+    return correction.apply_curved(pre) @ _Y_WEIGHTS
 
 
 def _crop_and_mask(rgb: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
