@@ -6,8 +6,9 @@ GL libraries), and two wheels that both own `cv2` break each other; scarrx ships
 `opencv-python-headless`. The chart is also an easy target for a small detector: a
 lattice of flat, square patches separated by dark gaps.
 
-How detection works, on a reduced copy (about 0.75 MP; a full 12 MP search would cost
-many times the decode, and the lattice is no harder to see at this size):
+How detection works, on a reduced copy (about 0.75 MP, sampled bilinearly; a full
+12 MP search would cost many times the decode, and the lattice is no harder to see at
+this size):
 
 1. Flat regions are pixels whose local colour gradient is below a noise-adaptive
    threshold; each patch interior is one flat, nearly square connected component.
@@ -95,7 +96,7 @@ def find_chart(
     image: DecodedImage, geometry: ChartGeometry = DEFAULT_CHART
 ) -> ChartLocation | None:
     """Detect the chart on a reduced copy; None when there is none to be found."""
-    small = reduce(image)
+    small = reduce(image, fast=True)
     squares = _flat_squares(small.rgb)
     lattice = _lattice(squares)
     if lattice is None:
@@ -119,7 +120,7 @@ def chart_from_corners(
     clockwise = _clockwise(pts)
     candidates = [np.roll(clockwise, -k, axis=0) for k in range(4)]
     candidates += [np.roll(clockwise[::-1], -k, axis=0) for k in range(4)]
-    small = reduce(image)
+    small = reduce(image, fast=True)
     best, best_score = candidates[0], np.inf
     for order in candidates:
         location = _location(order, geometry, "given")
@@ -151,33 +152,37 @@ def sample_patches(rgb: np.ndarray, location: ChartLocation) -> PatchSamples:
         if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
             why[k] = "out of frame"
             continue
-        crop = rgb[y0:y1, x0:x1]
-        quarters = [_quarter_counts(crop, quad - [x0, y0], q) for q in range(4)]
-        counts = np.sum(quarters, axis=0)
+        quarters = _quarter_histograms(rgb[y0:y1, x0:x1], quad - [x0, y0])  # (4, 256, 3)
+        counts = quarters.sum(axis=0)
         total = counts[:, 0].sum()
-        if total == 0 or min(q[:, 0].sum() for q in quarters) == 0:
+        if total == 0 or quarters[:, :, 0].sum(axis=1).min() == 0:
             raise ImagingError("the chart is too small in the photo to measure")
         # Mean in linear light, exactly, from each channel's histogram.
         means[k] = (counts * SRGB_DECODE_LUT[:, None]).sum(axis=0) / total
-        lum = [float((q * SRGB_DECODE_LUT[:, None]).sum() / q[:, 0].sum()) for q in quarters]
+        lum = (quarters * SRGB_DECODE_LUT[None, :, None]).sum(axis=(1, 2))
+        lum = lum / quarters[:, :, 0].sum(axis=1)
         # More than a sliver of saturated pixels: the mean is not the patch's colour.
         if counts[254:].sum(axis=0).max() > 0.02 * total:
             why[k] = "over-exposed"
-        elif max(lum) > UNEVEN_PATCH * max(min(lum), 1e-4) and max(lum) > 0.02:
+        elif lum.max() > UNEVEN_PATCH * max(lum.min(), 1e-4) and lum.max() > 0.02:
             why[k] = "partly shadowed"
     unusable = np.array([bool(reason) for reason in why])
     return PatchSamples(means, unusable, tuple(why))
 
 
-def _quarter_counts(crop: np.ndarray, quad: np.ndarray, which: int) -> np.ndarray:
-    """Channel histograms of one quarter of a sampled quad (corner `which` and the
-    midpoints beside it)."""
+def _quarter_histograms(crop: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """(4, 256, 3) counts of each 8-bit code value per channel in the four quarters of a
+    sampled quad (corner q, the midpoints beside it and the centre): one label image
+    and one bincount per channel."""
     centre = quad.mean(axis=0)
-    a, b, c = quad[which], quad[(which + 1) % 4], quad[(which - 1) % 4]
-    piece = np.array([a, (a + b) / 2, centre, (a + c) / 2])
-    mask = np.zeros(crop.shape[:2], dtype=np.uint8)
-    cv2.fillConvexPoly(mask, np.round(piece * 16).astype(np.int32), 1, shift=4)
-    return channel_histograms(crop, mask)
+    labels = np.zeros(crop.shape[:2], dtype=np.uint8)
+    for q in range(4):
+        a, b, c = quad[q], quad[(q + 1) % 4], quad[(q - 1) % 4]
+        piece = np.array([a, (a + b) / 2, centre, (a + c) / 2])
+        cv2.fillConvexPoly(labels, np.round(piece * 16).astype(np.int32), q + 1, shift=4)
+    index = labels.astype(np.intp).ravel() * 256
+    counts = [np.bincount(index + crop[..., c].ravel(), minlength=5 * 256) for c in range(3)]
+    return np.stack(counts, axis=-1).reshape(5, 256, 3)[1:].astype(np.float64)
 
 
 def channel_histograms(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -259,14 +259,20 @@ def _non_srgb_profile(icc: bytes | None) -> ImageCms.ImageCmsProfile | None:
     return profile
 
 
-def reduce(image: DecodedImage, long_side: int = REDUCED_LONG_SIDE) -> DecodedImage:
-    """A reduced copy of an already decoded image (area averaging, no aliasing)."""
+def reduce(
+    image: DecodedImage, long_side: int = REDUCED_LONG_SIDE, *, fast: bool = False
+) -> DecodedImage:
+    """A reduced copy of an already decoded image: area averaging, no aliasing; or with
+    `fast`, bilinear sampling (2 ms instead of 20 ms from 12 MP, which must read every
+    pixel): noisier, and enough to find the chart, whose corners come out the same to
+    about a full-resolution pixel on the real photos."""
     h, w = image.rgb.shape[:2]
     if max(h, w) <= long_side * 1.25:
         return image
     ratio = long_side / max(h, w)
     size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
-    small = cv2.resize(image.rgb, size, interpolation=cv2.INTER_AREA)
+    how = cv2.INTER_LINEAR if fast else cv2.INTER_AREA
+    small = cv2.resize(image.rgb, size, interpolation=how)
     return DecodedImage(
         small,
         image.format,
