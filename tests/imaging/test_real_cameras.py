@@ -198,3 +198,19 @@ def test_hand_shadow_on_the_chart_is_left_out_and_named(realistic_photos):
     assert set(result["calibration"]["excluded_patches"]) <= {
         "orange yellow", "bluish green", "yellow green", "blue flower", "orange", "cyan"
     }  # fmt: skip
+
+
+def test_cli_batch_gives_the_same_lines_in_order_whatever_the_jobs(tmp_path, capsys, classic_photo):
+    paths = []
+    for k in range(3):
+        (tmp_path / f"{k}.jpg").write_bytes(classic_photo.jpeg)
+        paths.append(str(tmp_path / f"{k}.jpg"))
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in classic_photo.reference)
+    outputs = []
+    for jobs in ("1", "3"):
+        assert main(["analyze", *paths, "--roi", pts, "--reference", pts, "--jobs", jobs]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert [json.loads(line)["file"] for line in outputs[0].splitlines()] == paths
+    assert main(["analyze", *paths, "--roi", pts, "--reference", pts, "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err

@@ -87,16 +87,20 @@ def _batch(args: argparse.Namespace, options: dict[str, Any]) -> int:
         except ImagingError as exc:
             return {"file": path, "error": str(exc)}
 
-    jobs = args.jobs or min(2, os.cpu_count() or 1)
-    if jobs > 1:
-        import cv2
+    import cv2
 
+    jobs = args.jobs or min(2, os.cpu_count() or 1)
+    threads = cv2.getNumThreads()
+    if jobs > 1:
         cv2.setNumThreads(1)  # the photos in hand share the cores, not each call
     status = 0
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for line in pool.map(one, args.file):  # in order, whichever finishes first
-            status = USAGE_ERROR if "error" in line else status
-            print(json.dumps(line, allow_nan=False), flush=True)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for line in pool.map(one, args.file):  # in order, whichever finishes first
+                status = USAGE_ERROR if "error" in line else status
+                print(json.dumps(line, allow_nan=False), flush=True)
+    finally:
+        cv2.setNumThreads(threads)
     return status
 
 
