@@ -27,6 +27,7 @@ from .chart import (
 from .charts import DEFAULT_CHART, ChartGeometry, chart_model
 from .decode import MAX_PIXELS, DecodedImage, decode, decode_reduced, read_input, reduce
 from .errors import ImagingError
+from .light import frame_dip
 from .metrics import as_polygon, difference, pit_measure, region_colour
 from .version import ALGORITHM_VERSION
 
@@ -154,7 +155,8 @@ def _calibrate(
     calibration = None
     if location is not None:
         samples = sample_patches(image.rgb, location)
-        calibration = calibrate(samples, method=method, threshold=threshold)
+        dip = frame_dip(image.rgb, location)
+        calibration = calibrate(samples, method=method, threshold=threshold, frame_dip=dip)
     result["calibrated"] = bool(calibration and calibration.calibrated)
     result["calibration"] = _calibration_dict(calibration, location, chart)
     result["px_per_mm"] = None if location is None else round(location.px_per_mm, 4)

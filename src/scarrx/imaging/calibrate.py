@@ -8,7 +8,8 @@ and the refusals and warnings a patient can act on.
 Acceptance is skin-first: a photo is *uncalibrated* when the skin patches' held-out
 mean exceeds `SKIN_THRESHOLD`, when all patches' exceeds `HELDOUT_THRESHOLD`, when too
 few patches are usable, when too much of the chart is in shadow, or when the light on
-the chart is too uneven (from the fitted gradient).
+the chart is too uneven (from the gradient fitted to the patches; the black frame
+adds a shadow warning: `light.py` says why it does no more).
 
 "auto" fits the ramp curve with a 3×3 matrix and with a root-polynomial and keeps the
 one with the better skin-first held-out score. Picking the better of two by the same
@@ -43,6 +44,7 @@ from .correction import (
     light_field,
 )
 from .errors import ImagingError
+from .light import FRAME_DIP
 
 __all__ = [
     "AUTO",
@@ -106,8 +108,13 @@ def calibrate(
     method: str = DEFAULT_METHOD,
     threshold: float = HELDOUT_THRESHOLD,
     skin_threshold: float = SKIN_THRESHOLD,
+    frame_dip: float | None = None,
 ) -> Calibration:
-    """Fit the correction to the chart and judge it by held-out ΔE2000 (clinical.md §8)."""
+    """Fit the correction to the chart and judge it by held-out ΔE2000 (clinical.md §8).
+
+    `frame_dip` is `light.frame_dip` of the photo, when known: a dark band across the
+    chart's black frame adds a shadow warning.
+    """
     if method != AUTO and method not in METHODS:
         raise ImagingError(f"unknown calibration method {method!r}; choose from {METHODS}")
     camera = samples.linear_rgb
@@ -152,7 +159,7 @@ def calibrate(
         {PATCH_NAMES[k]: float(d) for k, d in zip(used, heldout, strict=True)},
         excluded,
         uneven,
-        _warnings(excluded, uneven),
+        _warnings(excluded, uneven, frame_dip),
     )
 
 
@@ -196,12 +203,19 @@ def _refusal(
     return None
 
 
-def _warnings(excluded: dict[str, str], uneven: float) -> tuple[str, ...]:
+def _warnings(
+    excluded: dict[str, str], uneven: float, frame_dip: float | None = None
+) -> tuple[str, ...]:
     out = []
     shade = [name for name, why in excluded.items() if why in ("in shadow", "partly shadowed")]
     if shade:
         out.append(
             f"part of the chart is in shadow ({', '.join(shade)} left out): "
+            "turn so the light falls evenly on it"
+        )
+    elif frame_dip is not None and frame_dip < FRAME_DIP:
+        out.append(
+            "part of the chart is in shadow (its black frame is darker in places): "
             "turn so the light falls evenly on it"
         )
     if uneven > UNEVEN_WARN:

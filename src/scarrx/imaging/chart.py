@@ -66,7 +66,6 @@ __all__ = [
     "ChartSearch",
     "PatchSamples",
     "chart_from_corners",
-    "channel_histograms",
     "find_chart",
     "sample_patches",
     "search_chart",
@@ -250,13 +249,6 @@ def _quarter_histograms(crop: np.ndarray, quad: np.ndarray) -> np.ndarray:
     index = labels.astype(np.intp).ravel() * 256
     counts = [np.bincount(index + crop[..., c].ravel(), minlength=5 * 256) for c in range(3)]
     return np.stack(counts, axis=-1).reshape(5, 256, 3)[1:].astype(np.float64)
-
-
-def channel_histograms(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(256, 3) counts of each 8-bit code value per channel where mask is non-zero."""
-    mask8 = mask.astype(np.uint8, copy=False)
-    hists = [cv2.calcHist([crop], [c], mask8, [256], [0, 256]).ravel() for c in range(3)]
-    return np.stack(hists, axis=1).astype(np.float64)
 
 
 # --- geometry helpers ----------------------------------------------------------------

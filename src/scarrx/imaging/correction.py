@@ -52,9 +52,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
-from .chart import channel_histograms
 from .charts import COLUMNS, ROWS
 from .colorimetry import NEUTRAL_PATCHES, REFERENCE_LAB, SKIN_PATCHES, SRGB_DECODE_LUT
 
@@ -177,12 +177,17 @@ class Correction:
             root = np.sqrt(lut)
             mask8 = mask.astype(np.uint8, copy=False)
             for a, b in ((0, 1), (1, 2), (0, 2)):
-                import cv2  # already loaded by chart.py; local to keep the import list short
-
                 joint = cv2.calcHist([crop], [a, b], mask8, [256, 256], [0, 256, 0, 256])
                 terms.append(np.array([root[:, a] @ joint.astype(np.float64) @ root[:, b]]))
             return np.concatenate(terms) / np.array([1, 1, 1, total, total, total]) @ self.matrix
         return terms[0] @ self.matrix
+
+
+def channel_histograms(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(256, 3) counts of each 8-bit code value per channel where mask is non-zero."""
+    mask8 = mask.astype(np.uint8, copy=False)
+    hists = [cv2.calcHist([crop], [c], mask8, [256], [0, 256]).ravel() for c in range(3)]
+    return np.stack(hists, axis=1).astype(np.float64)
 
 
 def light_field(gradient: np.ndarray, patch_ids: np.ndarray) -> np.ndarray:

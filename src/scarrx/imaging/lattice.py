@@ -14,6 +14,7 @@ import numpy as np
 
 from .charts import COLUMNS, ROWS
 from .colorimetry import NEUTRAL_PATCHES, REFERENCE_LINEAR_SRGB, SRGB_DECODE_LUT
+from .correction import fit_correction, light_field
 
 MIN_SQUARES = 8  # patches seen before we trust a lattice (of 24; black is often missed)
 MIN_SQUARE_AREA = 60.0  # px of a patch's flat interior, in the copy searched
@@ -26,7 +27,10 @@ MIN_CHART_PX = 150  # long side a chart needs in the photo to be found and measu
 # or more (0.61 or more without the ramp term), at least 8.7 times the true order's on
 # every photo. A plain 3×3 fit, as before, gave the machine-vision camera's true order
 # 0.26-0.33 against 0.69 for a wrong one. One shadowed or clipped step of the ramp
-# costs a true order 0.2 and still passes.
+# costs a true order 0.2 and still passes. Light 2.9-5.1 times stronger on one side of
+# the chart than the other lifts the true order to 0.37-0.63; when no order passes,
+# `lit_residual` (the light's gradient fitted too) scores the true ones 0.07-0.18 and
+# the wrong ones 0.64 or more, on the same photos.
 MAX_ASSIGNMENT_RESIDUAL = 0.45
 RAMP_REVERSAL = 0.2
 _NEUTRAL_REFERENCE = REFERENCE_LINEAR_SRGB[list(NEUTRAL_PATCHES)]
@@ -241,17 +245,24 @@ def best_assignment(
     rgb: np.ndarray, ij: np.ndarray, centres: np.ndarray
 ) -> tuple[float, np.ndarray] | None:
     """(score, homography from chart cell (column, row) to pixels) of the best colour fit
-    scoring under MAX_ASSIGNMENT_RESIDUAL, or None."""
+    scoring under MAX_ASSIGNMENT_RESIDUAL, or None.
+
+    Light far stronger on one side of the chart bends every assignment's fit (3.8×
+    gradient took the true order's score to 0.50); when none passes, each is scored
+    again with the light's gradient fitted as well (`lit_residual`)."""
     scored = candidates(rgb, ij, centres)
     best = min(scored, key=lambda c: c[0], default=None)
-    return best if best is not None and best[0] < MAX_ASSIGNMENT_RESIDUAL else None
+    if best is not None and best[0] >= MAX_ASSIGNMENT_RESIDUAL:
+        lit = [(lit_residual(linear), h, linear) for _, h, linear in scored]
+        best = min(lit, key=lambda c: c[0])
+    return (best[0], best[1]) if best is not None and best[0] < MAX_ASSIGNMENT_RESIDUAL else None
 
 
 def candidates(
     rgb: np.ndarray, ij: np.ndarray, centres: np.ndarray
-) -> list[tuple[float, np.ndarray]]:
+) -> list[tuple[float, np.ndarray, np.ndarray]]:
     """Every way the lattice could be the chart (8 orientations, and offsets when some
-    patches were missed), with its colour-fit score."""
+    patches were missed): its colour-fit score, homography and sampled linear RGB."""
     lattice_h, _ = cv2.findHomography(ij.astype(np.float64), centres, 0)
     cells = np.stack(np.divmod(np.arange(24), COLUMNS)[::-1], axis=1)  # (col, row)
     lo, hi = ij.min(axis=0), ij.max(axis=0)
@@ -264,8 +275,22 @@ def candidates(
             )
             px = apply_h(cell_h, cells.astype(np.float64))
             if _inside(px, rgb.shape, margin=2):
-                out.append((assignment_residual(window_means(rgb, px, window_radius(px))), cell_h))
+                linear = window_means(rgb, px, window_radius(px))
+                out.append((assignment_residual(linear), cell_h, linear))
     return out
+
+
+def lit_residual(linear: np.ndarray) -> float:
+    """`assignment_residual` with the light's gradient across the chart fitted too: the
+    calibration's own power-law correction (`correction.fit_correction`), unweighted
+    relative RMS error, and ramp reversals counted after the light is divided out."""
+    correction = fit_correction(linear, REFERENCE_LINEAR_SRGB, "neutral_gamma+matrix3x3")
+    residual = correction.apply(linear, np.arange(24)) - REFERENCE_LINEAR_SRGB
+    fit = float(np.sqrt(np.sum(residual**2) / np.sum(REFERENCE_LINEAR_SRGB**2)))
+    lit = light_field(correction.gradient, np.array(NEUTRAL_PATCHES))
+    neutrals = np.maximum(linear[NEUTRAL_PATCHES, :], 1e-4) / lit[:, None]
+    reversals = int(np.sum(np.diff(neutrals, axis=0) > 0.02 * neutrals[:-1]))
+    return fit + RAMP_REVERSAL * reversals
 
 
 def _offsets(mapped: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[tuple[int, int]]:

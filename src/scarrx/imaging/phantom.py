@@ -255,6 +255,16 @@ class PhantomPhoto:
             return None
         return np.asarray(self.to_image(spec.chart.corners_mm() + spec.chart_origin_mm))
 
+    def light_at(self, points_mm: Polygon | np.ndarray) -> np.ndarray:
+        """The relative illumination the camera put on scene points (1 = even light)."""
+        light = _light(self.camera, self.homography)
+        pts = np.round(np.asarray(self.to_image(points_mm))).astype(int)
+        if light is None:
+            return np.ones(len(pts))
+        x = np.clip(pts[:, 0], 0, self.camera.width - 1)
+        y = np.clip(pts[:, 1], 0, self.camera.height - 1)
+        return light[y, x].astype(np.float64)
+
     @property
     def roi(self) -> list[tuple[float, float]]:
         return self.to_image(self.scene.roi_mm)
