@@ -119,6 +119,28 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Patients younger than this need a guardian recorded at intake.
 MINIMUM_AGE_WITHOUT_GUARDIAN = envint("SCARRX_MINIMUM_AGE_WITHOUT_GUARDIAN", 18)
+
+
+def envchart(name: str, default: str) -> dict:
+    """The colour chart the pharmacy photographs with: a preset name (classic, mini, nano,
+    passport) or its geometry in millimetres as "PITCH,PATCH" (centre-to-centre pitch and
+    patch side). Every px/mm is scaled by it, so a wrong one is refused at start."""
+    from scarrx.imaging.charts import chart_model
+    from scarrx.imaging.errors import ImagingError
+
+    raw = env(name, default).strip()
+    spec: object = raw
+    if "," in raw:
+        pitch, _, patch = raw.partition(",")
+        spec = {"name": "custom", "pitch_mm": pitch.strip(), "patch_mm": patch.strip()}
+    try:
+        return chart_model(spec).as_dict()
+    except ImagingError as exc:
+        raise ImproperlyConfigured(f"{name}: {str(exc).removeprefix('chart: ')}") from None
+
+
+PHOTO_CHART = envchart("SCARRX_CHART", "mini")
+IMAGING_CONCURRENCY = envint("SCARRX_IMAGING_CONCURRENCY", 2, minimum=1)
 LOGIN_ATTEMPTS_PER_15_MINUTES = envint("SCARRX_LOGIN_ATTEMPTS", 5, minimum=1)
 
 INSTALLED_APPS = [

@@ -382,3 +382,37 @@ def test_history_is_only_about_the_one_patient(as_pharmacist, patient, other_pat
 
     assert [c["action"] for c in response.json()["items"]] == ["patient.registered"]
     assert response.json()["items"][0]["summary"].startswith("Registered Ben Sample")
+
+
+def test_changes_read_in_words_with_labels_and_local_dates(pharmacist, patient, settings):
+    from scarrx.audit.words import change_lines
+
+    update_patient(
+        patient, actor=pharmacist, reason="asked", pregnancy_status="pregnant", sex="female"
+    )
+    registered = ChangeRecord.objects.get(action="patient.registered")
+    updated = ChangeRecord.objects.get(action="patient.updated")
+
+    assert "Pregnancy status: Not known → Pregnant" in change_lines(updated)
+    assert "Date of birth: 17 May 2000" in change_lines(registered)
+    assert "Sex: Female" in change_lines(registered)
+
+
+def test_an_instant_in_a_change_reads_in_the_pharmacys_zone():
+    from scarrx.audit.words import value_words
+
+    assert value_words("2026-11-29T14:30:00+00:00") == "29 Nov 2026, 09:30"  # New York
+    assert value_words("week_12", {"week_12": "Week 12"}) == "Week 12"
+    assert value_words(["laser", "fillers"], {"laser": "Laser", "fillers": "Fillers"}) == (
+        "Laser, Fillers"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [("None known", False), ("NKDA", False), ("", False), ("Penicillin", True), ("nuts.", True)],
+)
+def test_an_allergy_entry_that_names_none_raises_no_flag(text, flagged):
+    from scarrx.patients.models import has_allergies
+
+    assert has_allergies(text) is flagged

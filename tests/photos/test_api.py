@@ -40,6 +40,7 @@ PHOTO_KEYS = {
     "calibrated",
     "uncalibrated_reason",
     "calibration",
+    "chart",
     "px_per_mm",
     "image_url",
     "measurement",

@@ -26,6 +26,7 @@ CHANGES: dict[str, str] = {
     # photos
     "photo.uploaded": "Photo uploaded",
     "photo.chart_corners_set": "Chart corners set by hand",
+    "photo.chart_model_set": "Chart model corrected",
     "photo.measured": "Photo measured",
 }
 
@@ -47,6 +48,7 @@ READS: dict[str, str] = {
     "photo-preview": "Photo preview",
     "photo-regions": "Photo regions form",
     "photo-corners": "Photo chart corners form",
+    "photo-chart": "Photo chart model form",
     "photo-carry-over": "Photo alignment",
     "photo-compare": "Before-and-after comparison",
     "photo-compare-image": "Before-and-after picture",

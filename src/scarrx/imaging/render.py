@@ -13,6 +13,7 @@ import numpy as np
 
 from .calibrate import calibrate
 from .chart import chart_from_corners, sample_patches
+from .charts import DEFAULT_CHART, chart_model
 from .colorimetry import SRGB_DECODE_LUT, srgb_encode
 from .decode import DecodedImage, decode, read_input, reduce
 
@@ -21,14 +22,20 @@ BORDER_GREY = (235, 235, 235)
 
 
 def corrected_preview(
-    photo: object, corners: object | None = None, *, long_side: int = PREVIEW_LONG_SIDE
+    photo: object,
+    corners: object | None = None,
+    *,
+    long_side: int = PREVIEW_LONG_SIDE,
+    chart: object = DEFAULT_CHART,
 ) -> DecodedImage:
-    """A reduced copy of the photo, corrected to sRGB when the chart calibrates."""
+    """A reduced copy of the photo, corrected to sRGB when the chart calibrates (its
+    patches sampled where `chart`, the card in the photo, puts them)."""
     image = decode(read_input(photo))
     small = reduce(image, long_side)
     if corners is None:
         return small
-    calibration = calibrate(sample_patches(image.rgb, chart_from_corners(image, corners)))
+    location = chart_from_corners(image, corners, chart_model(chart))
+    calibration = calibrate(sample_patches(image.rgb, location))
     if not calibration.calibrated or calibration.correction is None:
         return small
     linear = calibration.correction.apply(SRGB_DECODE_LUT[small.rgb])
@@ -36,8 +43,10 @@ def corrected_preview(
     return DecodedImage(rgb, small.format, small.full_width, small.full_height)
 
 
-def preview_jpeg(photo: object, corners: object | None = None) -> bytes:
-    return _jpeg(corrected_preview(photo, corners).rgb)
+def preview_jpeg(
+    photo: object, corners: object | None = None, *, chart: object = DEFAULT_CHART
+) -> bytes:
+    return _jpeg(corrected_preview(photo, corners, chart=chart).rgb)
 
 
 def aligned_preview_jpeg(
@@ -47,10 +56,11 @@ def aligned_preview_jpeg(
     corners: object | None = None,
     *,
     long_side: int = PREVIEW_LONG_SIDE,
+    chart: object = DEFAULT_CHART,
 ) -> bytes:
     """The follow-up resampled into the baseline's frame, at the baseline preview's size,
     using the stored homography (baseline full-resolution px → follow-up px)."""
-    small = corrected_preview(followup, corners, long_side=long_side)
+    small = corrected_preview(followup, corners, long_side=long_side, chart=chart)
     bw, bh = baseline_size
     s_b = long_side / max(bw, bh)
     sx, sy = small.scale

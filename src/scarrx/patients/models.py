@@ -38,6 +38,14 @@ class Pregnancy(models.TextChoices):
     UNKNOWN = "unknown", "Not known"
 
 
+NO_ALLERGY_WORDS = {"", "none", "none known", "no known allergies", "nka", "nkda", "nil", "no"}
+
+
+def has_allergies(text: str) -> bool:
+    """Whether an allergies entry names any ("None known", "NKDA" do not)."""
+    return text.strip().strip(".").lower() not in NO_ALLERGY_WORDS
+
+
 PREGNANCY_FLAGGED = (Pregnancy.PREGNANT, Pregnancy.BREASTFEEDING, Pregnancy.PLANNING)
 
 
@@ -61,6 +69,7 @@ class Patient(NeverDeleted):
     # scarrx.access: a patient record is its own patient; the portal shows it to them.
     patient_path = ""
     portal_visible = True
+    audit_choices = {"prior_treatments": PriorTreatment.choices}
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     record_number = models.CharField(max_length=20, unique=True, editable=False)
@@ -158,7 +167,7 @@ class Patient(NeverDeleted):
             flags.append("Isotretinoin in the last 6 months")
         if self.anticoagulants:
             flags.append("Takes anticoagulants")
-        if self.allergies.strip():
+        if has_allergies(self.allergies):
             flags.append(f"Allergies: {self.allergies.strip()}")
         return flags
 

@@ -105,12 +105,12 @@ def patient_edit(request, patient_id):
     )
 
 
-def _report(request, what: str, form) -> None:
+def _report(request, form, *, done: str, refused: str) -> None:
     if form.errors:
         for errs in form.errors.values():
-            messages.error(request, f"{what} not recorded: {' '.join(errs)}")
+            messages.error(request, f"{refused}: {' '.join(errs)}")
     else:
-        messages.success(request, f"{what} recorded.")
+        messages.success(request, done)
 
 
 @staff(Perm.ADD_CONSENT)
@@ -123,7 +123,7 @@ def consent_record(request, patient_id):
             services.record_consent(patient=patient, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-    _report(request, "Consent", form)
+    _report(request, form, done="Consent recorded.", refused="Consent not recorded")
     return redirect("patient-detail", patient_id=patient.public_id)
 
 
@@ -139,5 +139,5 @@ def portal_login(request, patient_id):
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
-    _report(request, "Portal login link", form)
+    _report(request, form, done="Portal login linked.", refused="Portal login not linked")
     return redirect("patient-detail", patient_id=patient.public_id)

@@ -3,7 +3,6 @@
 import uuid
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -56,6 +55,7 @@ class PhotoOut(Schema):
     calibrated: bool
     uncalibrated_reason: str
     calibration: dict
+    chart: dict
     px_per_mm: float | None
     image_url: str
     measurement: MeasurementOut | None
@@ -67,6 +67,10 @@ class PhotoOut(Schema):
     @staticmethod
     def resolve_assessment(obj: Photo):
         return obj.assessment.public_id if obj.assessment_id else None
+
+    @staticmethod
+    def resolve_chart(obj: Photo):
+        return obj.chart_model
 
     @staticmethod
     def resolve_image_url(obj: Photo):
@@ -110,7 +114,10 @@ def upload_photo(
     view: Form[str],
     taken_at: Form[datetime | None] = None,
     assessment: Form[uuid.UUID | None] = None,
+    chart: Form[str | None] = None,
 ):
+    """`chart`: the card in the photo when it is not the pharmacy's: classic, mini, nano,
+    passport, or its geometry "PITCH,PATCH" in millimetres."""
     patient = fetch(request, Patient, patient_id)
     photo = services.upload_photo(
         patient=patient,
@@ -120,6 +127,7 @@ def upload_photo(
         view=view,
         taken_at=taken_at,
         assessment=assessment,
+        chart=chart,
     )
     return Status(201, photo)
 
@@ -148,13 +156,31 @@ def photo_image(request, photo_id: uuid.UUID):
 @staff(Perm.CHANGE_PHOTO)
 def set_corners(request, photo_id: uuid.UUID, payload: CornersIn):
     photo = fetch(request, Photo, photo_id)
-    if len(payload.corners) != 4:
-        raise ValidationError({"corners": "Give exactly the chart's four corners."})
     return services.set_chart_corners(
         photo,
         actor=request.user,
         corners=[list(p) for p in payload.corners],
         reason=payload.reason,
+    )
+
+
+class ChartIn(Schema):
+    chart: str = Field(
+        ..., description='classic, mini, nano, passport, or "PITCH,PATCH" in millimetres'
+    )
+    reason: str
+
+
+@router.post(
+    "/photos/{photo_id}/chart",
+    response=PhotoOut,
+    summary="Read the photo again under a corrected chart model",
+)
+@staff(Perm.CHANGE_PHOTO)
+def set_chart(request, photo_id: uuid.UUID, payload: ChartIn):
+    photo = fetch(request, Photo, photo_id)
+    return services.set_chart_model(
+        photo, actor=request.user, chart=payload.chart, reason=payload.reason
     )
 
 

@@ -6,7 +6,51 @@ from scarrx.body import Site
 from scarrx.photos.models import View
 
 
-class UploadForm(forms.Form):
+def chart_choices() -> list[tuple[str, str]]:
+    from django.conf import settings
+
+    from scarrx.imaging.charts import CHARTS
+
+    ours = settings.PHOTO_CHART["name"]
+    return [
+        ("", f"The pharmacy's chart ({ours})"),
+        *((key, model.name) for key, model in CHARTS.items()),
+        ("custom", "Another size (give it in millimetres)"),
+    ]
+
+
+class ChartChoice(forms.Form):
+    """Which card is in the photo: a preset, or a custom geometry in millimetres."""
+
+    chart = forms.ChoiceField(required=False, label="Colour chart in the photo")
+    chart_pitch_mm = forms.DecimalField(
+        required=False, label="Patch pitch (mm, centre to centre)", max_digits=6, decimal_places=2
+    )
+    chart_patch_mm = forms.DecimalField(
+        required=False, label="Patch side (mm)", max_digits=6, decimal_places=2
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chart"].choices = chart_choices()
+
+    def chart_spec(self):
+        """What the service takes: None (the pharmacy's), a preset name, or a mapping."""
+        chosen = self.cleaned_data.get("chart") or None
+        if chosen != "custom":
+            return chosen
+        return {
+            "name": "custom",
+            "pitch_mm": self.cleaned_data.get("chart_pitch_mm"),
+            "patch_mm": self.cleaned_data.get("chart_patch_mm"),
+        }
+
+
+class ChartForm(ChartChoice):
+    reason = forms.CharField(max_length=300, label="Why the chart is corrected")
+
+
+class UploadForm(ChartChoice):
     file = forms.FileField(
         label="Photo (JPEG, PNG or HEIC)",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/heic,.heic"}),

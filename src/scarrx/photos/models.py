@@ -73,6 +73,12 @@ class Photo(NeverDeleted):
     def chart_corners(self) -> list | None:
         return self.calibration.get("chart_corners")
 
+    @property
+    def chart_model(self) -> dict:
+        """The chart model its calibration used: {"name", "pitch_mm", "patch_mm",
+        "verified"} (photos stored before models were recorded: the pharmacy's)."""
+        return (self.calibration or {}).get("chart") or dict(settings.PHOTO_CHART)
+
 
 class Measurement(NeverDeleted):
     """Regions drawn on a photo and what scarrx.imaging measured in them.

@@ -24,7 +24,7 @@ def render_preview(data: bytes, photo: Photo) -> bytes:
     """A photo's preview from its stored JPEG bytes."""
     from scarrx.imaging.render import preview_jpeg  # OpenCV loads on first use
 
-    return preview_jpeg(data, _display_corners(photo))
+    return preview_jpeg(data, _display_corners(photo), chart=photo.chart_model)
 
 
 def render_aligned(data: bytes, homography, base_photo: Photo, photo: Photo) -> bytes:
@@ -32,7 +32,9 @@ def render_aligned(data: bytes, homography, base_photo: Photo, photo: Photo) -> 
     from scarrx.imaging.render import aligned_preview_jpeg
 
     size = (base_photo.width, base_photo.height)
-    return aligned_preview_jpeg(data, homography, size, _display_corners(photo))
+    return aligned_preview_jpeg(
+        data, homography, size, _display_corners(photo), chart=photo.chart_model
+    )
 
 
 def preview_image(photo: Photo) -> bytes:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -33,7 +34,7 @@ from scarrx.patients.models import Consent, ConsentKind, Patient
 from scarrx.patients.services import current_consents
 from scarrx.photos.models import Measurement, Photo, View
 from scarrx.photos.previews import render_aligned, render_preview
-from scarrx.photos.storage import new_private_files, read_private
+from scarrx.photos.storage import delete_private, new_private_files, read_private
 
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 # No digital progress photo is older than this; a camera clock never set reads earlier.
@@ -112,9 +113,24 @@ def _assessment_of(patient: Patient, given) -> tuple[ScarAssessment | None, str]
     return found, "" if found else "No current assessment of this patient has this id."
 
 
-def chart_calibration(data: bytes, corners=None) -> dict:
+def chart_spec(given: object = None) -> dict:
+    """A chart model as stored with a photo's calibration: the pharmacy's (setting
+    SCARRX_CHART) when none is given, else a preset name ("classic"), "PITCH,PATCH" in
+    millimetres, or a {"pitch_mm", "patch_mm"} mapping. ValidationError on "chart"."""
+    if given is None or given == "":
+        return dict(settings.PHOTO_CHART)
+    if isinstance(given, str) and "," in given:
+        pitch, _, patch = given.partition(",")
+        given = {"name": "custom", "pitch_mm": pitch.strip(), "patch_mm": patch.strip()}
+    try:
+        return imaging.chart_model(given).as_dict()
+    except imaging.ImagingError as exc:
+        raise ValidationError({"chart": str(exc).removeprefix("chart: ")}) from None
+
+
+def chart_calibration(data: bytes, corners=None, *, chart: dict) -> dict:
     """Chart, colour correction and scale of a photo, without regions."""
-    return imaging.calibration_only(data, corners=corners)
+    return imaging.calibration_only(data, corners=corners, chart=chart)
 
 
 def upload_photo(
@@ -126,13 +142,19 @@ def upload_photo(
     view: str,
     taken_at: datetime | None = None,
     assessment: ScarAssessment | uuid.UUID | str | None = None,
+    chart: object = None,
 ) -> Photo:
     """Store a photo of `patient`: `data` is the uploaded file (bytes or an open file);
-    `assessment` (optional) is one of the patient's current assessments, or its id."""
+    `assessment` (optional) is one of the patient's current assessments, or its id;
+    `chart` the card in the photo when it is not the pharmacy's (`chart_spec`)."""
     require(actor, Perm.ADD_PHOTO, patient)
     data = _upload_bytes(data)
     consent = photo_consent(patient)
     errors = {}
+    try:
+        chart = chart_spec(chart)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     assessment, problem = _assessment_of(patient, assessment)
     if problem:
         errors["assessment"] = problem
@@ -149,28 +171,27 @@ def upload_photo(
     if errors:
         raise ValidationError(errors)
 
-    with _imaging("file"):
+    with _imaging("file"), imaging.heavy_work():
         prepared = imaging.prepare_upload(data)
-    when, source = _taken_at(patient, prepared.taken_at, taken_at)
-    with _imaging("file"):
-        calibration = chart_calibration(prepared.jpeg)
-    photo = Photo(
-        patient=patient,
-        assessment=assessment,
-        consent=consent,
-        site=site,
-        view=view,
-        taken_at=when,
-        taken_at_source=source,
-        sha256=prepared.sha256,
-        original_sha256=prepared.original_sha256,
-        width=prepared.width,
-        height=prepared.height,
-        source_format=prepared.source_format,
-        uploaded_by=actor,
-    )
-    _apply_calibration(photo, calibration)
-    preview = render_preview(prepared.jpeg, photo)
+        when, source = _taken_at(patient, prepared.taken_at, taken_at)
+        calibration = chart_calibration(prepared.jpeg, chart=chart)
+        photo = Photo(
+            patient=patient,
+            assessment=assessment,
+            consent=consent,
+            site=site,
+            view=view,
+            taken_at=when,
+            taken_at_source=source,
+            sha256=prepared.sha256,
+            original_sha256=prepared.original_sha256,
+            width=prepared.width,
+            height=prepared.height,
+            source_format=prepared.source_format,
+            uploaded_by=actor,
+        )
+        _apply_calibration(photo, calibration)
+        preview = render_preview(prepared.jpeg, photo)
 
     with new_private_files() as save:
         photo.file = save(prepared.jpeg)
@@ -207,6 +228,7 @@ def _calibration_facts(photo: Photo) -> dict:
         "px_per_mm": photo.px_per_mm,
         "chart_corners": photo.chart_corners,
         "chart_source": photo.calibration.get("chart_source"),
+        "chart": (photo.calibration or {}).get("chart"),
     }
 
 
@@ -221,35 +243,102 @@ def set_chart_corners(photo: Photo, *, actor, corners, reason: str = "") -> Phot
     reason = (reason or "").strip()
     if photo.calibrated and not reason:
         raise ValidationError({"reason": REASON_NEEDED})
-    data = read_private(photo.file)
-    with _imaging("corners"):
-        result = chart_calibration(data, corners=corners)
-    after = Photo()  # what the photo will be, for its preview
-    _apply_calibration(after, result)
-    preview = render_preview(data, after)
+    if not isinstance(corners, list | tuple) or len(corners) != 4:
+        raise ValidationError({"corners": "Give exactly the chart's four corners."})
+
+    def still_allowed(locked: Photo) -> None:
+        if locked.calibrated and not reason:  # calibrated meanwhile, by someone else
+            raise ValidationError({"reason": REASON_NEEDED})
+
+    def summary(after: Photo, redo: int) -> str:
+        return "Chart corners given by hand; " + (
+            "calibrated" if after.calibrated else "still uncalibrated"
+        )
+
+    return _recalibrate(
+        photo,
+        actor=actor,
+        corners=corners,
+        chart=photo.chart_model,
+        field="corners",
+        action="photo.chart_corners_set",
+        summary=summary,
+        reason=reason,
+        check=still_allowed,
+        data={"corners": corners},
+    )
+
+
+def set_chart_model(photo: Photo, *, actor, chart, reason: str) -> Photo:
+    """Read the photo again under a corrected chart model (the card in the photo was not
+    the one assumed): its scale and colour fit change, so its measurements are redone."""
+    require(actor, Perm.CHANGE_PHOTO, photo.patient)
+    reason = (reason or "").strip()
+    errors = {}
+    try:
+        chart = chart_spec(chart)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    else:
+        if chart == photo.chart_model:
+            errors["chart"] = ["The photo is already read with this chart."]
+    if not reason:
+        errors["reason"] = ["Say why the chart model is being corrected."]
+    if errors:
+        raise ValidationError(errors)
+
+    def summary(after: Photo, redo: int) -> str:
+        scale = f"{after.px_per_mm:.2f} px/mm" if after.px_per_mm else "no scale"
+        return f"Chart model set to {chart['name']}; {scale}"
+
+    return _recalibrate(
+        photo,
+        actor=actor,
+        corners=photo.chart_corners,
+        chart=chart,
+        field="chart",
+        action="photo.chart_model_set",
+        summary=summary,
+        reason=reason,
+        data={"chart": chart},
+    )
+
+
+def _recalibrate(
+    photo: Photo, *, actor, corners, chart, field, action, summary, reason, data, check=None
+) -> Photo:
+    """Calibrate the stored photo again (new corners or chart model), replace its
+    preview, and mark its current measurements superseded: one recorded change."""
+    stored = read_private(photo.file)
+    with _imaging(field), imaging.heavy_work():
+        result = chart_calibration(stored, corners=corners, chart=chart)
+        after = Photo()  # what the photo will be, for its preview
+        _apply_calibration(after, result)
+        preview = render_preview(stored, after)
 
     with new_private_files() as save:
         preview_name = save(preview)
         with transaction.atomic():
             photo = Photo.objects.select_for_update().get(pk=photo.pk)
-            if photo.calibrated and not reason:  # calibrated meanwhile, by someone else
-                raise ValidationError({"reason": REASON_NEEDED})
+            if check is not None:
+                check(photo)
             before = _calibration_facts(photo)
+            old_preview = photo.preview
             _apply_calibration(photo, result)
             photo.preview = preview_name
             photo.save()
             superseded = photo.measurements.filter(is_current=True)
             superseded_ids = [str(m) for m in superseded.values_list("public_id", flat=True)]
             superseded.update(is_current=False)
+            redo = len(superseded_ids)
             record_change(
                 actor=actor,
-                action="photo.chart_corners_set",
+                action=action,
                 obj=photo,
-                summary="Chart corners given by hand; "
-                + ("calibrated" if photo.calibrated else "still uncalibrated")
-                + (f"; {len(superseded_ids)} measurement(s) to redo" if superseded_ids else ""),
+                summary=summary(photo, redo)
+                + (f"; {redo} measurement{'s' if redo != 1 else ''} to redo" if redo else ""),
                 data={
-                    "corners": corners,
+                    **data,
                     "calibrated": photo.calibrated,
                     "before": before,
                     "after": _calibration_facts(photo),
@@ -257,15 +346,21 @@ def set_chart_corners(photo: Photo, *, actor, corners, reason: str = "") -> Phot
                 },
                 reason=reason,
             )
+            if old_preview:
+                transaction.on_commit(lambda: delete_private([old_preview]))
     return photo
 
 
 def measure_photo(photo: Photo, *, actor, roi, reference) -> Measurement:
     """Measure a scar region against a reference region drawn on this photo."""
     require(actor, Perm.ADD_MEASUREMENT, photo.patient)
-    with _imaging("roi"):
+    with _imaging("roi"), imaging.heavy_work():
         result = imaging.analyze(
-            read_private(photo.file), roi, reference, corners=photo.chart_corners
+            read_private(photo.file),
+            roi,
+            reference,
+            corners=photo.chart_corners,
+            chart=photo.chart_model,
         )
     with transaction.atomic():
         return _store(photo, actor, roi, reference, result, baseline=None)
@@ -283,13 +378,14 @@ def carry_over(followup: Photo, *, actor) -> Measurement:
         raise ValidationError({"baseline": NO_BASELINE})
     base_photo = baseline.photo
     data = read_private(followup.file)
-    with _imaging("alignment"):
+    with _imaging("alignment"), imaging.heavy_work():
         result = imaging.analyze(
             data,
             baseline.roi,
             baseline.reference,
             corners=followup.chart_corners,
             baseline=read_private(base_photo.file),
+            chart=followup.chart_model,
         )
     from scarrx.imaging.align import Alignment  # OpenCV loads on first use, not at start
 

@@ -43,7 +43,8 @@ def new_private_files() -> Iterator[Callable[[bytes], str]]:
 
 
 def delete_private(names: list[str]) -> None:
-    """Remove files written by an operation that then failed (nothing else deletes)."""
+    """Remove files written by an operation that then failed, or a derived picture (a
+    preview) replaced by a new one. The photo itself is never deleted."""
     for name in names:
         default_storage.delete(name)
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("photos/<uuid:photo_id>/preview.jpg", views.photo_preview, name="photo-preview"),
     path("photos/<uuid:photo_id>/regions/", views.photo_regions, name="photo-regions"),
     path("photos/<uuid:photo_id>/corners/", views.photo_corners, name="photo-corners"),
+    path("photos/<uuid:photo_id>/chart/", views.photo_chart, name="photo-chart"),
     path("photos/<uuid:photo_id>/carry-over/", views.photo_carry_over, name="photo-carry-over"),
     path("measurements/<uuid:measurement_id>/compare/", views.compare, name="photo-compare"),
     path(

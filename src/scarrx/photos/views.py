@@ -14,7 +14,7 @@ from scarrx.assessments.models import ScarAssessment
 from scarrx.forms import add_service_errors
 from scarrx.patients.models import Patient
 from scarrx.photos import services
-from scarrx.photos.forms import CornersForm, RegionsForm, UploadForm
+from scarrx.photos.forms import ChartForm, CornersForm, RegionsForm, UploadForm
 from scarrx.photos.models import Measurement, Photo, View
 from scarrx.photos.previews import comparison_image, preview_image
 from scarrx.photos.storage import private_jpeg, read_private
@@ -35,6 +35,7 @@ def photo_upload(request, patient_id):
                 view=form.cleaned_data["view"],
                 taken_at=form.cleaned_data["taken_at"],
                 assessment=form.chosen_assessment(),
+                chart=form.chart_spec(),
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -62,7 +63,9 @@ def photo_detail(request, photo_id):
     return _detail(request, fetch(request, Photo, photo_id))
 
 
-def _detail(request, photo, *, regions_form=None, corners_form=None, error="", status=200):
+def _detail(
+    request, photo, *, regions_form=None, corners_form=None, chart_form=None, error="", status=200
+):
     """The photo page; re-rendered with the refused input and its errors (422)."""
     # A new measurement is always current, so a latest one that is not was superseded
     # by a change of chart corners: its regions are offered again, to be re-measured.
@@ -83,6 +86,7 @@ def _detail(request, photo, *, regions_form=None, corners_form=None, error="", s
         "baseline": services.baseline_measurement_for(photo),
         "regions_form": regions_form,
         "corners_form": corners_form or CornersForm(),
+        "chart_form": chart_form or ChartForm(prefix="chart"),
         "alignment_error": error,
     }
     return render(request, "photos/detail.html", context, status=status)
@@ -133,6 +137,27 @@ def photo_corners(request, photo_id):
             messages.success(request, "Chart corners saved.")
             return redirect("photo-detail", photo_id=photo.public_id)
     return _detail(request, photo, corners_form=form, status=422)
+
+
+@staff(Perm.CHANGE_PHOTO)
+@require_POST
+def photo_chart(request, photo_id):
+    photo = fetch(request, Photo, photo_id)
+    form = ChartForm(request.POST, prefix="chart")
+    if form.is_valid():
+        try:
+            services.set_chart_model(
+                photo,
+                actor=request.user,
+                chart=form.chart_spec(),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Photo read again with the corrected chart model.")
+            return redirect("photo-detail", photo_id=photo.public_id)
+    return _detail(request, photo, chart_form=form, status=422)
 
 
 @staff(Perm.ADD_MEASUREMENT)
