@@ -218,9 +218,9 @@ def fit_with_heldout(
     include = np.ones((n + 1, n), dtype=bool)
     include[np.arange(1, n + 1), np.arange(n)] = False
     gradients = _gauss_newton(camera[used], reference[used], used, method, include)
-    curves, matrices = _fits(camera[used], reference[used], used, method, gradients, include)
-    pre = _pre(camera[used], used, curves, gradients)  # (F, n, 3)
-    predicted = np.einsum("fnp,fpc->fnc", _expand(pre, method), matrices)
+    curves, matrices, predicted = _fit_and_predict(
+        camera[used], reference[used], used, method, gradients, include
+    )
     full = Correction(
         method,
         ToneCurve(curves[0][0], curves[1][0], curves[2][0], curves[3][0])
@@ -296,11 +296,23 @@ def _residuals(
     weights: np.ndarray,
 ) -> np.ndarray:
     """(F, n*3) weighted residuals of each fold's fit on its own patches (0 elsewhere)."""
-    curves, matrices = _fits(camera, reference, ids, method, gradients, include)
-    pre = _pre(camera, ids, curves, gradients)
-    predicted = np.einsum("fnp,fpc->fnc", _expand(pre, method), matrices)
+    *_, predicted = _fit_and_predict(camera, reference, ids, method, gradients, include)
     w = (weights * include)[..., None]
     return ((predicted - reference) * w).reshape(len(include), -1)
+
+
+def _fit_and_predict(
+    camera: np.ndarray,
+    reference: np.ndarray,
+    ids: np.ndarray,
+    method: str,
+    gradients: np.ndarray,
+    include: np.ndarray,
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """Each fold's curve and matrix (`_fits`), and its prediction (F, n, 3) of every patch."""
+    curves, matrices = _fits(camera, reference, ids, method, gradients, include)
+    pre = _pre(camera, ids, curves, gradients)
+    return curves, matrices, np.einsum("fnp,fpc->fnc", _expand(pre, method), matrices)
 
 
 def _fits(
