@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast e2e lint format bench lock clean
+.PHONY: demo test test-fast e2e fuzz lint format bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "scarrx needs Python 3.11 or newer" or 0)'
@@ -21,10 +21,14 @@ demo: $(STAMP)
 	$(BIN)/scarrx serve --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/pytest -n 2 -m "not e2e"
+	$(BIN)/pytest -n 2 -m "not e2e and not fuzz"
 
 e2e: $(STAMP)
 	$(BIN)/pytest -m e2e -p no:xdist
+
+# The API fuzzed from its OpenAPI schema (schemathesis): no generated request gets a 500.
+fuzz: $(STAMP)
+	$(BIN)/pytest -n 2 -m fuzz tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,7 +1,8 @@
 """The REST API at /api/v1/: one NinjaAPI mounting each app's router.
 
 Authentication: the console's session (with CSRF) or `Authorization: Bearer <token>`.
-Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "message": "..."}]}.
+Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "message": "..."}]}
+(scarrx.errors), also for what no operation answers (scarrx.middleware).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from scarrx.access import PORTAL, STAFF, declared_access, guard_api_user, public
 from scarrx.accounts.services import user_for_token
+from scarrx.errors import errors_body
 
 
 class Bearer(HttpBearer):
@@ -82,10 +84,6 @@ api = Api(
     docs_url="/docs",
     docs_decorator=public,
 )
-
-
-def errors_body(pairs) -> dict:
-    return {"errors": [{"field": f, "message": m} for f, m in pairs]}
 
 
 def validation_pairs(exc: ValidationError):

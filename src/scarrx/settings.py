@@ -162,6 +162,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # scarrx.middleware: responses private unless a view says otherwise; API errors in
+    # the one JSON shape; bodies parsed and limited before any view (or CSRF) reads them.
+    "scarrx.middleware.PrivateByDefault",
+    "scarrx.middleware.ApiErrorShape",
+    "scarrx.middleware.RequestLimits",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -5,13 +5,13 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from scarrx.access import portal, public, signed_in
-from scarrx.accounts.views import LoginView, home
+from scarrx.accounts.views import LoginView, LogoutView, home
 from scarrx.api import api
 
 urlpatterns = [
     path("", home, name="home"),
     path("login/", public(LoginView.as_view()), name="login"),
-    path("logout/", signed_in(auth_views.LogoutView.as_view()), name="logout"),
+    path("logout/", signed_in(LogoutView.as_view()), name="logout"),
     path(
         "password/",
         signed_in(

@@ -484,3 +484,12 @@ def test_development_defaults_start_without_any_variables(environment, tmp_path)
     assert loaded["DEBUG"] is True
     assert loaded["MINIMUM_AGE_WITHOUT_GUARDIAN"] == 18
     assert loaded["DATABASES"]["default"]["NAME"] == str(tmp_path / "var" / "scarrx.sqlite3")
+
+
+def test_signing_out_says_so(pharmacist):
+    client = client_for(pharmacist)
+
+    response = client.post("/logout/", follow=True)
+
+    assert response.redirect_chain[-1][0].startswith("/login/")
+    assert "You are signed out." in response.content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -353,6 +354,36 @@ def test_implausibly_large_raised_scar_area_is_refused_not_a_500(as_pharmacist, 
     assert response.status_code == 422
     assert "gb_d2_area_cm2" in fields_named(response)
     assert row_counts() == before
+
+
+@pytest.mark.parametrize(("area", "points"), [(4.99, 6), ("4.99", 6), (20.01, 18), ("20.01", 18)])
+def test_the_raised_scar_area_is_scored_as_entered(as_pharmacist, patient, area, points):
+    body = baseline_body(gb_counts={}, gb_d2_area_cm2=area)
+
+    response = post(as_pharmacist, create_url(patient), body)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["scores"]["gb_quantitative"] == points
+    assert ScarAssessment.objects.get().gb_d2_area_cm2 == Decimal(str(area))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"gb_d2_area_cm2": "4.999"}, "gb_d2_area_cm2"),
+        (
+            {"sites": [{"site": "cheeks", "cause": "acne", "scar_age_years": 4.25}]},
+            "sites.0.scar_age_years",
+        ),
+    ],
+    ids=["area-in-thousandths", "age-in-hundredths"],
+)
+def test_a_finer_value_than_is_kept_is_refused_not_rounded(as_pharmacist, patient, change, field):
+    response = post(as_pharmacist, create_url(patient), baseline_body(**change))
+
+    assert response.status_code == 422
+    assert fields_named(response) == [field]
+    assert not ScarAssessment.objects.exists()
 
 
 def test_nul_character_in_notes_is_refused(as_pharmacist, patient):

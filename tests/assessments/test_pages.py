@@ -4,14 +4,16 @@ amend with a reason, and bad input shown beside its field with nothing saved."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
 from scarrx.assessments.models import AssessmentSite, ScarAssessment
+from scarrx.assessments.services import record_assessment
 from scarrx.audit.models import ChangeRecord
-from tests.conftest import client_for
+from tests.conftest import BASELINE, client_for
 
 SITE_MANAGEMENT = {
     "sites-TOTAL_FORMS": "3",
@@ -90,6 +92,48 @@ def test_new_assessment_form_suggests_week_4_once_there_is_a_baseline(as_pharmac
     assert response.context["form"].initial["timepoint"] == "week_4"
 
 
+def test_new_assessment_form_suggests_the_visit_after_the_latest_one_recorded(
+    as_pharmacist, pharmacist, baseline
+):
+    record_assessment(
+        patient=baseline.patient,
+        actor=pharmacist,
+        **BASELINE | {"timepoint": "week_12", "global_impression": 3},
+    )
+
+    response = as_pharmacist.get(new_url(baseline.patient))
+
+    assert response.context["form"].initial["timepoint"] == "week_26"
+
+
+@pytest.mark.parametrize(("area", "points"), [("4.99", 6), ("5", 12), ("20", 12), ("20.01", 18)])
+def test_the_raised_scar_area_is_scored_as_entered_on_the_page(
+    as_pharmacist, patient, area, points
+):
+    response = as_pharmacist.post(new_url(patient), assessment_form(gb_d2_area_cm2=area))
+
+    assert response.status_code == 302, errors_by_field(response)
+    assessment = ScarAssessment.objects.get()
+    assert assessment.gb_d2_area_cm2 == Decimal(area)
+    assert assessment.gb_quantitative == 5 + points  # the counts alone score 5 (§2.2)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"gb_d2_area_cm2": "4.999"}, "gb_d2_area_cm2"),
+        ({"sites-0-scar_age_years": "4.25"}, "sites-0-scar_age_years"),
+    ],
+    ids=["area-in-thousandths", "age-in-hundredths"],
+)
+def test_a_finer_value_than_is_kept_is_refused_not_rounded(as_pharmacist, patient, change, field):
+    response = as_pharmacist.post(new_url(patient), assessment_form(**change))
+
+    assert response.status_code == 422
+    assert "decimal place" in " ".join(errors_by_field(response)[field])
+    assert not ScarAssessment.objects.exists()
+
+
 def test_pharmacist_records_a_baseline_and_sees_the_computed_scores(as_pharmacist, patient):
     response = as_pharmacist.post(new_url(patient), assessment_form(), follow=True)
 
@@ -149,6 +193,16 @@ def test_decision_aid_suggests_a_goodman_baron_grade(as_pharmacist):
 
     assert response.status_code == 200
     assert "Suggested: grade 3 (moderate). You choose." in response.content.decode()
+
+
+def test_decision_aid_suggests_nothing_from_contradictory_answers(as_pharmacist):
+    answers = {"aid-any_scarring": "on", "aid-contour_change": "on", "aid-severe_raised": "on"}
+
+    response = as_pharmacist.post("/assessments/gb-suggest/", answers)
+
+    page = response.content.decode()
+    assert "Suggested" not in page
+    assert "they are obvious at 50 cm" in page
 
 
 # --- Bad input on the page ----------------------------------------------------------------
@@ -324,3 +378,92 @@ def test_patient_page_lists_only_the_current_version(as_pharmacist, baseline):
     response = as_pharmacist.get(f"/patients/{baseline.patient.public_id}/")
 
     assert [a.bother for a in response.context["assessments"]] == [2]
+
+
+# --- Any number of sites ------------------------------------------------------------------
+
+FACE = ["forehead", "temples", "cheeks", "nose", "chin", "jawline"]
+
+
+def with_sites(sites: list[dict], *, extra: int = 0) -> dict:
+    """The form with these site rows (and `extra` blank ones), as the page posts them."""
+    data = {k: v for k, v in assessment_form().items() if not k.startswith("sites-")}
+    data |= {"sites-TOTAL_FORMS": str(len(sites) + extra), "sites-INITIAL_FORMS": "0"}
+    for i, site in enumerate(sites):
+        data |= {f"sites-{i}-{name}": value for name, value in site.items()}
+    return data
+
+
+def test_pharmacist_records_six_face_sites_on_the_page(as_pharmacist, patient):
+    sites = [{"site": s, "cause": "acne", "scar_age_years": "6"} for s in FACE]
+
+    response = as_pharmacist.post(new_url(patient), with_sites(sites, extra=1))
+
+    assert response.status_code == 302, errors_by_field(response)
+    assessment = ScarAssessment.objects.get()
+    assert [s.site for s in assessment.sites.all()] == FACE
+
+
+def test_add_a_site_shows_the_form_again_with_one_more_row_and_saves_nothing(
+    as_pharmacist, patient
+):
+    sites = [{"site": s, "cause": "acne"} for s in FACE[:3]]
+
+    response = as_pharmacist.post(new_url(patient), with_sites(sites) | {"add_site": "1"})
+
+    assert response.status_code == 200
+    formset = response.context["formset"]
+    assert len(formset.forms) == 4
+    assert [f.initial.get("site") for f in formset.forms] == [*FACE[:3], None]
+    assert not response.context["form"].is_bound  # shown again, not judged
+    assert response.context["form"].initial["gb_A1"] == "8"
+    assert not ScarAssessment.objects.exists()
+
+
+def test_a_site_marked_removed_is_not_recorded(as_pharmacist, patient):
+    sites = [{"site": s, "cause": "acne"} for s in FACE[:3]]
+    data = with_sites(sites) | {"sites-1-DELETE": "on"}
+
+    response = as_pharmacist.post(new_url(patient), data)
+
+    assert response.status_code == 302, errors_by_field(response)
+    assert [s.site for s in ScarAssessment.objects.get().sites.all()] == ["forehead", "cheeks"]
+
+
+def test_the_page_refuses_more_sites_than_the_api(as_pharmacist, patient):
+    sites = [{"site": "cheeks", "cause": "acne"}] * 31
+
+    response = as_pharmacist.post(new_url(patient), with_sites(sites))
+
+    assert response.status_code == 422
+    assert "Sites: Record at most 30 sites." in response.content.decode()
+    assert not ScarAssessment.objects.exists()
+
+
+def test_amending_a_six_site_assessment_keeps_its_sites_or_removes_one(
+    as_pharmacist, pharmacist, patient
+):
+    original = record_assessment(
+        patient=patient,
+        actor=pharmacist,
+        **BASELINE | {"sites": [{"site": s, "cause": "acne", "scar_age_years": 6} for s in FACE]},
+    )
+    url = f"/assessments/{original.public_id}/amend/"
+    shown = as_pharmacist.get(url).context["formset"]
+    assert [f.initial.get("site") for f in shown.forms] == [*FACE, None]
+
+    sites = [{"site": s, "cause": "acne", "scar_age_years": "6.0"} for s in FACE]
+    data = with_sites(sites, extra=1) | {"sites-INITIAL_FORMS": "6", "sites-5-DELETE": "on"}
+    response = as_pharmacist.post(url, data | {"reason": "jawline was the neck"})
+
+    assert response.status_code == 302, errors_by_field(response)
+    amended = ScarAssessment.objects.get(is_current=True)
+    assert [s.site for s in amended.sites.all()] == FACE[:5]
+
+
+def test_the_score_breakdown_says_points_in_words_and_dates_in_one_style(as_pharmacist, baseline):
+    page = as_pharmacist.get(f"/assessments/{baseline.public_id}/").content.decode()
+
+    assert "<td>1 point</td>" in page and "<td>2 points</td>" in page  # A1 8 scars, B2 5
+    assert " pts" not in page
+    assert str(baseline) == "Baseline assessment of 10 Jan 2026"

@@ -85,7 +85,11 @@ SCARS = {**NO_SCARS, "any_scarring": True, "contour_change": True}
             4,
             id="not-flattening-is-severe",
         ),
-        pytest.param({**SCARS, "severe_raised": True}, 4, id="keloid-is-severe"),
+        pytest.param(
+            {**SCARS, "severe_raised": True, "visible_at_50cm": True, "easily_covered": False},
+            4,
+            id="keloid-is-severe",
+        ),
         pytest.param({**SCARS, "visible_at_50cm": True}, 3, id="mixed-takes-the-higher-grade"),
         pytest.param({**SCARS, "easily_covered": False}, 3, id="uncoverable-takes-higher-grade"),
     ],
@@ -101,7 +105,7 @@ def test_gb_qualitative_suggestion_is_always_a_grade_or_no_scarring():
         try:
             suggestion = gb_qualitative_suggest(**dict(zip(names, values, strict=True)))
         except ScaleError as error:
-            assert error.field == "gb_qualitative.any_scarring"
+            assert error.field.removeprefix("gb_qualitative.") in names
         else:
             assert suggestion is None or suggestion in GB_QUALITATIVE_GRADES
 
@@ -110,6 +114,27 @@ def test_gb_qualitative_decision_aid_refuses_no_scarring_with_scars_described():
     with pytest.raises(ScaleError) as caught:
         gb_qualitative_suggest(**{**NO_SCARS, "severe_raised": True})
     assert caught.value.field == "gb_qualitative.any_scarring"
+
+
+@pytest.mark.parametrize(
+    ("contradiction", "named"),
+    [
+        ({"visible_at_50cm": False}, "visible_at_50cm"),
+        ({"visible_at_50cm": True, "easily_covered": True}, "easily_covered"),
+        (
+            {"contour_change": False, "visible_at_50cm": True, "easily_covered": False},
+            "contour_change",
+        ),
+    ],
+    ids=["not-visible-at-50cm", "easily-covered", "surface-unchanged"],
+)
+def test_gb_qualitative_decision_aid_refuses_severe_raised_scars_it_contradicts(
+    contradiction, named
+):
+    answers = {**SCARS, "severe_raised": True, "easily_covered": False, "visible_at_50cm": True}
+    with pytest.raises(ScaleError) as caught:
+        gb_qualitative_suggest(**answers | contradiction)
+    assert caught.value.field == f"gb_qualitative.{named}"
 
 
 def test_gb_qualitative_decision_aid_wants_yes_or_no_answers():

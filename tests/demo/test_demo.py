@@ -1,7 +1,9 @@
+import io
 from datetime import date
 
 import pytest
 import time_machine
+from django.core.management import call_command
 
 from scarrx.assessments.models import ScarAssessment
 from scarrx.demo.loader import DEMO_PASSWORD, load_demo
@@ -70,3 +72,15 @@ def test_demo_is_deterministic_and_loads_once(demo, client):
     assert Patient.objects.count() == 30
     assert first[0] == ("Nora", "Lindqvist")
     assert client.login(username="pharmacist", password=DEMO_PASSWORD)
+
+
+def test_the_demo_command_prints_the_logins_as_a_table_and_names_the_reference_case(db):
+    out = io.StringIO()
+    with time_machine.travel(TODAY, tick=False):
+        call_command("demo", stdout=out)
+    text = out.getvalue()
+
+    assert "  username    role        who (fictional)" in text
+    assert "  pharmacist  pharmacist  Priya Okafor-Demo" in text
+    assert f"password {DEMO_PASSWORD}" in text
+    assert "The reference case is Nora Lindqvist (SRX-000001)" in text

@@ -24,8 +24,8 @@ def test_intake_refuses_a_date_of_birth_in_the_future(page: Page, sign_in, scree
     page.get_by_label("Date of birth").fill(future.isoformat())
     page.get_by_label("Sex").select_option("male")
     page.get_by_label("Fitzpatrick phototype").select_option("2")
-    page.get_by_label("Consents to treatment").check()
-    page.get_by_label("Consents given on").fill(timezone.localdate().isoformat())
+    page.get_by_role("group", name="Treatment", exact=True).get_by_label("Granted").check()
+    page.get_by_label("Decisions made on").fill(timezone.localdate().isoformat())
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.get_by_role("button", name="Register patient").click()
     assert posted.value.status == 422
@@ -58,8 +58,9 @@ def test_assessment_refuses_a_negative_count(page: Page, sign_in, screenshot, ph
     assert posted.value.status == 422
 
     expect(page.get_by_role("heading", name="Record a scar assessment")).to_be_visible()
-    error = page.locator(".errorlist", has_text="B2")
-    expect(error).to_have_count(1)
+    error = page.locator(".field", has=page.locator("#id_gb_B2")).locator(".errorlist")
+    expect(error).to_have_count(1)  # beside its field, which names it
+    expect(page.locator(".errorlist")).to_have_count(1)
     expect(error).to_contain_text("greater than or equal to 0")
     expect(page.locator("#id_gb_A1")).to_have_value("8")
     screenshot("assessment-error")

@@ -20,10 +20,9 @@ def register_ada(page: Page) -> None:
     page.get_by_label("Date of birth").fill("1995-12-10")
     page.get_by_label("Sex").select_option("female")
     page.get_by_label("Fitzpatrick phototype").select_option("3")
-    page.get_by_label("Consents to treatment").check()
-    page.get_by_label("Consents to photographs").check()
-    page.get_by_label("Consents to de-identified data").check()
-    page.get_by_label("Consents given on").fill(timezone.localdate().isoformat())
+    for consent in ("Treatment", "Photographs", "Use of de-identified data in outcome reports"):
+        page.get_by_role("group", name=consent, exact=True).get_by_label("Granted").check()
+    page.get_by_label("Decisions made on").fill(timezone.localdate().isoformat())
     page.get_by_role("button", name="Register patient").click()
 
 

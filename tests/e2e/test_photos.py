@@ -76,7 +76,7 @@ def test_technician_uploads_pharmacist_measures_and_compares_with_the_follow_up(
     page.get_by_role("button", name="Upload and analyse").click()
 
     expect(page).to_have_url(re.compile(rf"/photos/{UUID}/$"))
-    expect(page.locator(".messages")).to_contain_text("Photo stored.")
+    expect(page.locator(".messages")).to_contain_text("Photo stored and calibrated")
     calibration = page.locator("#calibration")
     expect(calibration.locator("[data-calibrated]")).to_have_text("Calibrated")
     expect(calibration).to_contain_text(f"{baseline_phantom.px_per_mm:.1f} px/mm")
@@ -245,6 +245,6 @@ def test_upload_page_says_plainly_when_there_is_no_photo_consent(
     page.goto(f"/patients/{patient.public_id}/photos/new/")
     notice = page.locator("#consent")
     expect(notice).to_contain_text("No consent to photographs is in force")
-    expect(notice).to_contain_text(f"withdrew their consent to photographs on {today:%-d %b %Y}")
+    expect(notice).to_contain_text(f"Consent to photographs withdrawn on {today:%-d %b %Y}")
     expect(page.locator("input[type=file]")).to_have_count(0)
     screenshot("photo-upload-no-consent")

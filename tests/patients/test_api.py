@@ -150,12 +150,11 @@ def test_retrieve_returns_the_whole_record_with_consents_in_force(
         as_pharmacist,
         intake(
             prescriber=str(prescriber.public_id),
-            consents=[
-                {"kind": "photographs", "granted": True, "given_on": "2026-01-02"},
-                {"kind": "photographs", "granted": False, "given_on": "2026-02-01"},
-            ],
+            consents=[{"kind": "photographs", "granted": True, "given_on": "2026-01-02"}],
         ),
     ).json()
+    withdrawal = {"kind": "photographs", "granted": False, "given_on": "2026-02-01"}
+    assert post(as_pharmacist, withdrawal, f"{URL}/{created['id']}/consents").status_code == 201
 
     body = as_pharmacist.get(f"{URL}/{created['id']}").json()
 

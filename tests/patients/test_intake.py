@@ -40,8 +40,8 @@ def intake_form(**overrides) -> dict:
         "prior_treatments": ["microneedling", "chemical_peel"],
         "allergies": "benzoyl peroxide",
         "consents_given_on": today().isoformat(),
-        "consent_treatment": "on",
-        "consent_photographs": "on",
+        "consent_treatment": "granted",
+        "consent_photographs": "granted",
     }
     return data | overrides
 
@@ -85,8 +85,7 @@ def test_pharmacist_registers_a_patient_through_the_intake_page(as_pharmacist, p
     assert {(c.kind, c.granted, c.recorded_by) for c in patient.consents.all()} == {
         ("treatment", True, pharmacist),
         ("photographs", True, pharmacist),
-        ("deidentified_data", False, pharmacist),
-    }
+    }  # the third was not asked: nothing recorded for it
 
 
 def test_the_new_patient_page_shows_the_record_and_its_timeline(as_pharmacist):
@@ -330,7 +329,7 @@ def test_pharmacist_records_a_consent_from_the_patient_page(as_pharmacist, pharm
     assert "Consent recorded." in response.content.decode()
     consent = patient.consents.get()
     assert (consent.kind, consent.granted, consent.recorded_by) == ("photographs", True, pharmacist)
-    assert ("Photographs", consent) in response.context["consents"]
+    assert ("Photographs", consent, "granted") in response.context["consents"]
     assert response.context["photo_consent"] == consent
 
 
@@ -345,6 +344,30 @@ def test_withdrawing_a_consent_is_a_new_decision_not_an_edit(as_pharmacist, pati
         .order_by("pk")
         .values_list("action", flat=True)
     ) == ["consent.granted", "consent.withdrawn"]
+
+
+def test_the_patient_page_says_when_a_consent_was_withdrawn(as_pharmacist, patient):
+    url = f"/patients/{patient.public_id}/consents/"
+    as_pharmacist.post(url, {"kind": "treatment", "granted": "yes", "given_on": "2026-01-02"})
+    as_pharmacist.post(url, {"kind": "treatment", "granted": "no", "given_on": "2026-03-02"})
+
+    page = as_pharmacist.get(f"/patients/{patient.public_id}/").content.decode()
+
+    assert "Withdrawn on 2 Mar 2026" in page
+
+
+def test_an_error_beside_its_field_does_not_repeat_the_label(as_pharmacist):
+    response = as_pharmacist.post("/patients/new/", intake_form(date_of_birth="2999-01-01"))
+
+    page = response.content.decode()
+    assert "<li>Date of birth cannot be in the future.</li>" in page
+    assert "Date of birth: Date of birth" not in page
+
+
+def test_no_known_allergies_raise_no_safety_alert(pharmacist, patient):
+    patient = update_patient(patient, actor=pharmacist, allergies="None known")
+
+    assert not any(flag.startswith("Allergies") for flag in patient.safety_flags())
 
 
 def test_refusing_a_consent_never_given_reads_as_declined(as_pharmacist, patient):
@@ -378,3 +401,103 @@ def test_bad_consent_is_not_recorded_and_the_page_says_why(as_pharmacist, patien
 
 def test_consent_url_only_takes_a_post(as_pharmacist, patient):
     assert as_pharmacist.get(f"/patients/{patient.public_id}/consents/").status_code == 405
+
+
+# --- Duplicates, contradictions, decisions made, every problem at once --------------------
+
+
+@pytest.mark.parametrize(
+    "same",
+    [
+        {},  # same name and date of birth
+        {"given_name": "Nora", "date_of_birth": "1990-01-01", "phone": "(555) 0199-42"},
+        {"given_name": "Nora", "date_of_birth": "1990-01-01", "email": "CORA@example.org"},
+    ],
+    ids=["name-and-birth", "phone", "email"],
+)
+def test_a_possible_duplicate_is_shown_with_a_link_and_needs_a_reason(
+    as_pharmacist, pharmacist, same
+):
+    first = register_patient(
+        actor=pharmacist,
+        **patient_fields(given_name="Cora", family_name="Intake", date_of_birth=date(1998, 3, 2)),
+        phone="555-019942",
+        email="cora@example.org",
+    )
+
+    refused = as_pharmacist.post("/patients/new/", intake_form(**same))
+
+    assert refused.status_code == 422
+    assert Patient.objects.count() == 1
+    page = refused.content.decode()
+    assert f'href="/patients/{first.public_id}/"' in page
+    assert "This patient may be registered already" in page
+
+    reason = "Twin sister, same birthday"
+    accepted = as_pharmacist.post("/patients/new/", intake_form(**same, duplicate_reason=reason))
+
+    assert accepted.status_code == 302
+    change = ChangeRecord.objects.filter(action="patient.registered").latest("pk")
+    assert change.reason == reason
+    assert change.data["possible_duplicates"] == [first.record_number]
+
+
+def test_the_api_refuses_a_possible_duplicate_without_a_reason(as_pharmacist, patient):
+    body = {"given_name": "ada", "family_name": "EXAMPLE", "date_of_birth": "2000-05-17",
+            "sex": "female", "fitzpatrick": 3}  # fmt: skip
+    url = "/api/v1/patients"
+
+    refused = as_pharmacist.post(url, body, content_type="application/json")
+    accepted = as_pharmacist.post(
+        url, body | {"duplicate_reason": "a namesake"}, content_type="application/json"
+    )
+
+    (error,) = refused.json()["errors"]
+    assert (refused.status_code, error["field"]) == (422, "duplicate_reason")
+    assert patient.record_number in error["message"]
+    assert accepted.status_code == 201
+
+
+@pytest.mark.parametrize("status", ["pregnant", "breastfeeding"])
+def test_a_male_patient_cannot_be_marked_pregnant_or_breastfeeding(as_pharmacist, status):
+    response = as_pharmacist.post(
+        "/patients/new/", intake_form(sex="male", pregnancy_status=status)
+    )
+
+    assert response.status_code == 422
+    assert "pregnancy_status" in response.context["form"].errors
+    assert not Patient.objects.exists()
+
+
+def test_a_pregnancy_status_dated_before_birth_is_refused(as_pharmacist):
+    response = as_pharmacist.post("/patients/new/", intake_form(pregnancy_status_on="0001-01-01"))
+
+    assert response.context["form"].errors["pregnancy_status_on"] == [
+        "This date cannot be before the date of birth."
+    ]
+
+
+def test_only_the_consent_decisions_made_are_recorded(as_pharmacist, pharmacist):
+    form = intake_form(consent_treatment="granted", consent_photographs="declined")
+
+    as_pharmacist.post("/patients/new/", form)
+
+    patient = Patient.objects.get()
+    assert {(c.kind, c.granted) for c in patient.consents.all()} == {
+        ("treatment", True),
+        ("photographs", False),
+    }
+    actions = ChangeRecord.objects.filter(action__startswith="consent.").values_list(
+        "action", flat=True
+    )
+    assert sorted(actions) == ["consent.declined", "consent.granted"]
+
+
+def test_every_problem_on_the_intake_page_is_shown_at_once(as_pharmacist):
+    response = as_pharmacist.post(
+        "/patients/new/", intake_form(given_name="", family_name="", date_of_birth="2999-01-01")
+    )
+
+    errors = response.context["form"].errors
+    assert {"given_name", "family_name", "date_of_birth"} <= set(errors)
+    assert errors["date_of_birth"] == ["Date of birth cannot be in the future."]

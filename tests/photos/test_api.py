@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from scarrx.accounts.services import issue_api_token
 from scarrx.audit.models import ChangeRecord
+from scarrx.imaging import ImagingError
 from scarrx.photos.models import Measurement
 from scarrx.photos.storage import read_private
 from tests.conftest import client_for
@@ -158,8 +159,22 @@ def test_pharmacist_measures_regions_through_the_api(pharmacist, baseline_photo,
         ({"reference": [[10, 10], [300, 10], [300, -90]]}, "reference", "outside"),
         ({"reference": [[10, 10], [300, "x"], [300, 90]]}, "reference", ""),
         ({"roi": None}, "roi", ""),
+        ({"roi": [[100, 100], [200, 100], [300, 100]]}, "roi", "no area"),
+        ({"reference": [[100, 100], [100, 100], [100, 100]]}, "reference", "no area"),
+        ({"roi": [[500 + i % 7, 400 + i % 11] for i in range(90_000)]}, "roi", "at most 500"),
+        ({"roi": [[1e308, 1e308], [-1e308, 1e308], [0, -1e308]]}, "roi", "outside"),
     ],
-    ids=["two_points", "roi_outside", "reference_outside", "not_a_number", "missing"],
+    ids=[
+        "two_points",
+        "roi_outside",
+        "reference_outside",
+        "not_a_number",
+        "missing",
+        "roi_a_line",
+        "reference_one_point",
+        "ninety_thousand_points",
+        "area_beyond_any_number",
+    ],
 )
 def test_bad_regions_are_refused_naming_them(
     change, field, says, pharmacist, baseline_photo, baseline_phantom
@@ -173,6 +188,20 @@ def test_bad_regions_are_refused_naming_them(
     assert any(name.split(".")[0] == field for name in errors), errors
     assert says in " ".join(errors.values())
     assert not Measurement.objects.exists()
+
+
+def test_an_imaging_refusal_of_a_region_is_put_on_that_region(
+    monkeypatch, pharmacist, baseline_photo, baseline_phantom
+):
+    def refuse(*args, **kwargs):
+        raise ImagingError("reference region crosses itself")
+
+    monkeypatch.setattr("scarrx.imaging.analyze", refuse)
+    url = f"/api/v1/photos/{baseline_photo.public_id}/measurements"
+    response = post_json(client_for(pharmacist), url, regions_of(baseline_phantom))
+
+    assert response.status_code == 422
+    assert error_fields(response) == {"reference": "The region crosses itself"}
 
 
 def test_technician_may_upload_but_not_measure(technician, baseline_photo, baseline_phantom):

@@ -17,6 +17,7 @@ from PIL import Image
 from scarrx.__main__ import main as scarrx
 from scarrx.audit.models import ChangeRecord
 from scarrx.imaging.phantom import SceneSpec, make_scene, photograph
+from scarrx.photos.figures import metric_text, signed_text
 from scarrx.photos.models import Measurement, Photo
 from tests.conftest import client_for
 from tests.photos.conftest import (
@@ -102,7 +103,7 @@ def test_pharmacist_draws_regions_and_the_redness_matches_the_phantom(
     assert measurement.algorithm_version == result["algorithm_version"]
     change = ChangeRecord.objects.get(action="photo.measured")
     assert (change.actor, change.patient) == (pharmacist, baseline_photo.patient)
-    assert f"a* {result['difference']['a_star']:+.1f}" in change.summary
+    assert f"a* {metric_text(result['difference']['a_star'])}" in change.summary
 
     page = html.unescape(client.get(url).content.decode())
     assert "Regions measured." in page
@@ -219,6 +220,26 @@ def test_detail_page_offers_alignment_only_when_there_is_a_measured_baseline(
     status, page = outcome(client, client.post(url + "carry-over/"))
     assert "No measured baseline photo of this site and view." in page
     assert not Measurement.objects.exists()
+
+
+def test_an_aligned_follow_up_does_not_offer_to_align_again(pharmacist, followup_measurement):
+    page = client_for(pharmacist).get(f"/photos/{followup_measurement.photo.public_id}/")
+
+    assert "Side by side with the baseline" in page.content.decode()
+    assert "Align to baseline" not in page.content.decode()
+
+
+def test_a_measured_change_reads_the_same_on_every_page(pharmacist, followup_measurement):
+    client = client_for(pharmacist)
+    change = signed_text(
+        followup_measurement.result["difference"]["a_star"]
+        - followup_measurement.baseline.result["difference"]["a_star"]
+    )
+    compare = client.get(f"/measurements/{followup_measurement.public_id}/compare/")
+    patient_page = client.get(f"/patients/{followup_measurement.photo.patient.public_id}/")
+
+    assert change_table(compare.content.decode())["Scar − reference a*"][2] == change
+    assert f"scar − reference a* {change}" in patient_page.content.decode()
 
 
 def test_unrelated_photos_are_not_aligned_and_nothing_is_measured(
@@ -415,13 +436,15 @@ def test_compare_page_says_which_photo_is_shown_uncorrected(
 def bad_regions(phantom, case: str) -> tuple[dict, str]:
     good = regions(phantom)
     if case == "two_points":
-        return good | {"roi": "500,400 560,420"}, "Scar region: Draw at least 3 points."
+        return good | {"roi": "500,400 560,420"}, "Scar region: The region needs at least 3"
     if case == "roi_outside":
         return good | {"roi": "500,400 560,420 1400,500"}, "lies outside the 1000x750 photo"
-    return good | {"reference": "10,10 300,10 300,-90"}, "Reference skin region: reference"
+    if case == "roi_a_line":
+        return good | {"roi": "100,100 200,100 300,100"}, "Scar region: The region encloses no"
+    return good | {"reference": "10,10 300,10 300,-90"}, "Reference skin region: The region"
 
 
-@pytest.mark.parametrize("case", ["two_points", "roi_outside", "reference_outside"])
+@pytest.mark.parametrize("case", ["two_points", "roi_outside", "roi_a_line", "reference_outside"])
 def test_bad_region_is_refused_naming_it_and_nothing_is_measured(
     case, pharmacist, baseline_photo, baseline_phantom
 ):
@@ -432,7 +455,7 @@ def test_bad_region_is_refused_naming_it_and_nothing_is_measured(
 
     assert says in page
     if case == "roi_outside":
-        assert "Scar region: roi region: point (1400, 500)" in page
+        assert "Scar region: The region: point (1400, 500)" in page
     assert not Measurement.objects.exists()
     assert not ChangeRecord.objects.filter(action="photo.measured").exists()
     assert status == 422  # refused input: not the 302 a success gets

@@ -5,13 +5,17 @@ the photo again. Colour-corrected only when the photo is calibrated."""
 
 from __future__ import annotations
 
+import stat
+
 import pytest
+from django.core.files.storage import default_storage
 
 from scarrx.imaging import render
+from scarrx.photos import services
 from scarrx.photos.models import Measurement, Photo
 from scarrx.photos.storage import read_private
 from tests.conftest import client_for
-from tests.photos.conftest import as_points, upload
+from tests.photos.conftest import as_points, stored_files, upload
 
 
 @pytest.fixture
@@ -97,3 +101,28 @@ def test_new_chart_corners_give_a_new_colour_corrected_preview(
     assert photo.calibrated
     served = get_jpeg(client, f"/photos/{photo.public_id}/preview.jpg")
     assert served == render.preview_jpeg(original, photo.chart_corners)
+
+
+def test_the_preview_replaced_by_new_corners_is_removed_from_storage(
+    pharmacist, patient, technician, photo_consent, chart_missed_phantom,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    photo = upload(patient, technician, chart_missed_phantom.jpeg)
+    first = photo.preview
+    files_before = stored_files()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_chart_corners(
+            photo, actor=pharmacist, corners=chart_missed_phantom.chart_corners.tolist()
+        )
+
+    photo.refresh_from_db()
+    assert photo.preview != first
+    assert not default_storage.exists(first)
+    assert len(stored_files()) == len(files_before)  # the new preview in place of the old
+
+
+def test_private_files_are_readable_by_the_service_only(baseline_photo):
+    for path in stored_files():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path.parent

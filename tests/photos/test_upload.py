@@ -146,7 +146,7 @@ def test_upload_page_says_the_photo_is_calibrated_with_its_scale(
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Photo stored." in page
+    assert "Photo stored and calibrated by its colour chart." in page
     assert 'data-calibrated="yes"' in page
     assert f"{baseline_phantom.px_per_mm:.1f} <small>px/mm</small>" in page
 
@@ -301,6 +301,34 @@ def test_taken_at_outside_the_patients_life_is_refused_naming_taken_at(
     assert_nothing_stored()
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_time_the_clocks_skipped_is_refused(
+    channel, settings, technician, patient, photo_consent, baseline_phantom
+):
+    settings.TIME_ZONE = "America/New_York"  # clocks went from 2:00 to 3:00 on 9 Mar 2025
+    response, errors = send(
+        channel, client_for(technician), patient, baseline_phantom.jpeg, taken_at="2025-03-09T02:30"
+    )
+
+    assert response.status_code == 422
+    assert set(errors) == {"taken_at"}
+    assert "never happened in America/New_York" in errors["taken_at"]
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_time_that_happened_twice_is_read_as_the_first(
+    channel, settings, technician, patient, photo_consent, baseline_phantom
+):
+    settings.TIME_ZONE = "America/New_York"  # clocks went from 2:00 back to 1:00 on 2 Nov 2025
+    response, _ = send(
+        channel, client_for(technician), patient, baseline_phantom.jpeg, taken_at="2025-11-02T01:30"
+    )
+
+    assert response.status_code in (201, 302)
+    assert only_photo().taken_at == datetime(2025, 11, 2, 5, 30, tzinfo=UTC)  # 01:30 EDT
+
+
 @pytest.mark.parametrize(
     "taken_at",
     ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00Z"],
@@ -373,7 +401,7 @@ def test_upload_page_without_photo_consent_says_so_and_offers_no_file_input(
     assert "No consent to photographs is in force" in text
     if consent == "withdrawn":
         assert 'data-consent="withdrawn"' in text
-        assert "withdrew their consent to photographs on 9 Feb 2026" in text
+        assert "Consent to photographs withdrawn on 9 Feb 2026" in text
     else:
         assert 'data-consent="none"' in text
         assert "has never been recorded" in text
@@ -396,6 +424,15 @@ def test_photo_without_a_chart_is_stored_uncalibrated_with_the_reason(
     page = client.get(response["Location"]).content.decode()
     assert 'data-calibrated="no"' in page
     assert "no colour chart found" in page
+    assert '<li class="warning">Photo stored, but not calibrated' in page  # not a success
+    assert "yellow" not in page  # there is no chart to outline
+
+
+def test_a_refused_upload_says_the_file_must_be_chosen_again(technician, patient, photo_consent):
+    response, errors = send("page", client_for(technician), patient, b"not a photo")
+
+    assert response.status_code == 422 and "file" in errors
+    assert "choose the photo again" in response.content.decode()
 
 
 # --- what is refused -----------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 
@@ -36,6 +37,15 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         services.clear_failed_logins(form.get_user().username, client_ip(self.request))
         return super().form_valid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's sign-out, saying so on the sign-in page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
+        return response
 
 
 @signed_in

@@ -5,7 +5,15 @@ from __future__ import annotations
 from django import forms
 
 from scarrx.assessments import scales
-from scarrx.assessments.models import Cause, Classification, Morphology, Timepoint
+from scarrx.assessments.models import (
+    AssessmentSite,
+    Cause,
+    Classification,
+    Morphology,
+    ScarAssessment,
+    Timepoint,
+)
+from scarrx.assessments.services import MAX_SITES
 from scarrx.body import Site
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -38,12 +46,11 @@ class AssessmentForm(forms.Form):
         required=False,
         label="Goodman & Baron qualitative grade",
     )
+    # Any number parses; its range and precision are the service's (as for the API).
     gb_d2_area_cm2 = forms.DecimalField(
         required=False,
-        min_value=0,
-        max_value=20000,
-        decimal_places=1,
         label="D2 hypertrophic/keloid area (cm²)",
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0, "inputmode": "decimal"}),
     )
     ecca_elastolysis = forms.TypedChoiceField(
         choices=_choices(scales.ECCA_GRADES),
@@ -66,7 +73,9 @@ class AssessmentForm(forms.Form):
         required=False,
         label="Patient's impression of change since starting (follow-ups only)",
     )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = ScarAssessment._meta.get_field("notes").formfield(
+        required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -178,13 +187,15 @@ class SiteForm(forms.Form):
     site = forms.ChoiceField(choices=[("", "—")] + Site.choices, required=False)
     cause = forms.ChoiceField(choices=[("", "—")] + Cause.choices, required=False)
     scar_age_years = forms.DecimalField(
-        required=False, min_value=0, max_value=120, decimal_places=1, label="Scar age (years)"
+        required=False,
+        label="Scar age (years)",
+        widget=forms.NumberInput(attrs={"step": "any", "min": 0, "inputmode": "decimal"}),
     )
     vss_pigmentation = _vss("pigmentation")
     vss_vascularity = _vss("vascularity")
     vss_pliability = _vss("pliability")
     vss_height = _vss("height")
-    notes = forms.CharField(max_length=300, required=False)
+    notes = AssessmentSite._meta.get_field("notes").formfield(required=False)
 
     def clean(self):
         data = super().clean()
@@ -201,17 +212,63 @@ class SiteForm(forms.Form):
     def is_blank(self) -> bool:
         return not self.cleaned_data.get("site")
 
+    def shows_vss(self) -> bool:
+        """Open the row's Vancouver items when any is scored or refused."""
+        names = [f"vss_{k}" for k in scales.VSS_ITEMS]
+        return any(self[n].value() not in (None, "") or self[n].errors for n in names)
 
-def site_formset(data=None, initial=None):
+
+class SiteRows(forms.BaseFormSet):
+    """The site rows: as many as needed, added and removed on the page (sites.js; without
+    JavaScript, "Add a site" posts the form back with one more row and "Remove" is a
+    checkbox). How many sites is the service's limit (MAX_SITES); the formset only
+    bounds how many rows it reads, blank and removed ones included."""
+
+    default_error_messages = {"too_many_forms": f"Record at most {MAX_SITES} sites."}
+
+    def filled(self) -> list[SiteForm]:
+        """The rows that record a site: not blank, not removed (in the service's order)."""
+        return [
+            f
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE") and not f.is_blank()
+        ]
+
+
+ROWS_READ = 2 * MAX_SITES
+
+
+def site_formset(data=None, initial=None, *, extra: int | None = None):
     rows = list(initial or [])
     formset_cls = forms.formset_factory(
-        SiteForm, extra=max(0, 3 - len(rows)), max_num=11, validate_max=True
+        SiteForm,
+        formset=SiteRows,
+        extra=(1 if rows else 3) if extra is None else extra,
+        max_num=ROWS_READ,
+        absolute_max=ROWS_READ,
+        can_delete=True,
     )
     return formset_cls(data, initial=rows or None, prefix="sites")
 
 
-def sites_from(formset) -> list[dict]:
-    return [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.is_blank()]
+def sites_from(formset: SiteRows) -> list[dict]:
+    return [{k: v for k, v in f.cleaned_data.items() if k != "DELETE"} for f in formset.filled()]
+
+
+def as_posted(form) -> dict:
+    """A bound form's values as typed, without validating them: to show it again."""
+    return {name: form[name].value() for name in form.fields}
+
+
+def with_another_row(data) -> tuple[AssessmentForm, SiteRows]:
+    """The posted assessment shown again, unsaved and without errors, with one more
+    site row and without the rows marked removed (the no-JavaScript "Add a site")."""
+    posted = site_formset(data)
+    rows = [as_posted(f) for f in posted.forms]
+    kept = [{k: v for k, v in r.items() if k != "DELETE"} for r in rows if not r.get("DELETE")]
+    return AssessmentForm(initial=as_posted(AssessmentForm(data))), site_formset(
+        initial=kept, extra=1
+    )
 
 
 class GbDecisionAidForm(forms.Form):

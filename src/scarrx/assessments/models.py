@@ -13,9 +13,11 @@ from django.conf import settings
 from django.db import models
 
 from scarrx.assessments import scales
+from scarrx.audit.models import REASON_LENGTH
 from scarrx.body import Site
 from scarrx.patients.models import Patient
 from scarrx.records import NeverDeleted
+from scarrx.values import number_text
 
 
 class Timepoint(models.TextChoices):
@@ -69,12 +71,14 @@ class ScarAssessment(NeverDeleted):
     gb_no_scarring = models.BooleanField(default=False)
     gb_qualitative = models.PositiveSmallIntegerField(null=True, blank=True)
     gb_counts = models.JSONField(default=dict, blank=True)  # {"A1": 8, ...}
-    gb_d2_area_cm2 = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    # To 0.01 cm², as entered: the D2 bands end at 5 and 20 cm², so 4.99 and 20.01 must
+    # stay what they are (clinical.md §2: never rounded).
+    gb_d2_area_cm2 = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     ecca_inputs = models.JSONField(default=dict, blank=True)  # {"V": {"count": 12}, ...}
     scar_s = models.JSONField(default=dict, blank=True)  # {"face": 3, ...}
     bother = models.PositiveSmallIntegerField(null=True, blank=True)
     global_impression = models.PositiveSmallIntegerField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(max_length=4000, blank=True)
     scale_versions = models.JSONField(default=dict)
 
     # Computed from the raw inputs by services.compute_scores.
@@ -85,7 +89,7 @@ class ScarAssessment(NeverDeleted):
     amends = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="amended_by"
     )
-    amendment_reason = models.TextField(blank=True)
+    amendment_reason = models.TextField(max_length=REASON_LENGTH, blank=True)
     is_current = models.BooleanField(default=True)
 
     class Meta:
@@ -102,7 +106,7 @@ class ScarAssessment(NeverDeleted):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_timepoint_display()} assessment of {self.assessed_on}"
+        return f"{self.get_timepoint_display()} assessment of {self.assessed_on:%-d %b %Y}"
 
     @property
     def gb_qualitative_label(self) -> str:
@@ -111,6 +115,11 @@ class ScarAssessment(NeverDeleted):
         if self.gb_qualitative is None:
             return "—"
         return f"{self.gb_qualitative} ({scales.GB_QUALITATIVE_GRADES[self.gb_qualitative]})"
+
+    @property
+    def gb_d2_area_text(self) -> str:
+        """The area as entered, without trailing zeros ("4.99", "3")."""
+        return "" if self.gb_d2_area_cm2 is None else number_text(self.gb_d2_area_cm2)
 
     @property
     def scar_s_sum(self) -> int | None:

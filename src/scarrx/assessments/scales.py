@@ -119,7 +119,10 @@ def gb_qualitative_suggest(
     Source: Goodman & Baron, Dermatol Surg 2006;32:1458; clinical.md §2.1. Returns None for
     "no scarring" (a separate state, not grade 0). Mixed features take the highest grade
     (our convention, §2.1): a scar that is either obvious at 50 cm or not easily covered
-    counts as moderate or worse. Only a suggestion; the assessor chooses the grade.
+    counts as moderate or worse. Answers that contradict each other are refused, naming
+    one of them, rather than suggested from: severe raised scars or keloids (grade 4) are
+    raised, obvious at 50 cm and not easily covered. Only a suggestion; the assessor
+    chooses the grade.
     """
     answers = {
         "any_scarring": any_scarring,
@@ -140,6 +143,17 @@ def gb_qualitative_suggest(
             )
         return None
     if severe_raised:
+        for name, contradicts, says in (
+            ("contour_change", not contour_change, "they change the skin's surface"),
+            ("visible_at_50cm", not visible_at_50cm, "they are obvious at 50 cm"),
+            ("easily_covered", easily_covered, "they are not easily covered"),
+        ):
+            if contradicts:
+                raise ScaleError(
+                    f"gb_qualitative.{name}",
+                    f"severe raised scars or keloids were answered, but {says}: "
+                    "check these two answers",
+                )
         return 4
     if not contour_change:
         return 1

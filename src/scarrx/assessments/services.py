@@ -27,12 +27,14 @@ from scarrx.assessments.models import (
     ScarAssessment,
     Timepoint,
 )
-from scarrx.audit.services import record_change
+from scarrx.audit.services import reason_errors, record_change
 from scarrx.body import Site
 from scarrx.patients.models import Patient
-from scarrx.text import NUL_MESSAGE, fields_with_nul
+from scarrx.text import text_errors
 
 MAX_LESION_COUNT = 1000  # beyond this a count is a typing slip, not a finding
+MAX_SCAR_AGE_YEARS = 120
+MAX_SITES = 30  # rows of site and cause: every body site, some with two causes
 MAX_SCAR_AREA_CM2 = Decimal("20000")  # about the whole skin of an adult
 VSS_FIELDS = ("pigmentation", "vascularity", "pliability", "height")
 
@@ -70,6 +72,24 @@ class _Errors:
             raise ValidationError(self.by_field)
 
 
+def _as_entered(value: Any, model_field: str, model=ScarAssessment) -> Decimal:
+    """A decimal input exactly as entered: refused, never rounded, when finer than the
+    model field keeps (clinical.md §2), and stored to that many places."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("Enter a number, e.g. 3.5.") from None
+    if not number.is_finite():
+        raise ValueError("Enter a number, e.g. 3.5.")
+    field = model._meta.get_field(model_field)
+    places = field.decimal_places
+    if number.adjusted() >= field.max_digits - places:
+        raise ValueError(f"Enter a number below {10 ** (field.max_digits - places):,}.")
+    if number.normalize().as_tuple().exponent < -places:
+        raise ValueError(f"Enter at most {places} decimal place{'s' if places > 1 else ''}.")
+    return number.quantize(Decimal(1).scaleb(-places))
+
+
 def _whole(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise scales.ScaleError(field, "Enter a whole number.")
@@ -80,6 +100,9 @@ def _clean_sites(sites: list[dict], errors: _Errors, no_scarring: bool) -> list[
     cleaned = []
     if not sites and not no_scarring:
         errors.add("sites", "Record at least one scarred site.")
+    if len(sites or []) > MAX_SITES:
+        errors.add("sites", f"Record at most {MAX_SITES} sites.")
+        return []
     for i, raw in enumerate(sites or []):
         prefix = f"sites.{i}"
         site = dict(raw)
@@ -88,16 +111,20 @@ def _clean_sites(sites: list[dict], errors: _Errors, no_scarring: bool) -> list[
         if site.get("cause") not in Cause.values:
             errors.add(f"{prefix}.cause", f"Unknown cause {site.get('cause')!r}.")
         age = site.get("scar_age_years")
+        site["scar_age_years"] = None
         if age not in (None, ""):
             try:
-                age = Decimal(str(age))
-                if age < 0 or age > 120:
-                    raise ValueError
-                site["scar_age_years"] = age.quantize(Decimal("0.1"))
-            except (InvalidOperation, ValueError):
-                errors.add(f"{prefix}.scar_age_years", "Scar age must be 0 to 120 years.")
-        else:
-            site["scar_age_years"] = None
+                age = _as_entered(age, "scar_age_years", AssessmentSite)
+            except ValueError as exc:
+                errors.add(f"{prefix}.scar_age_years", str(exc))
+            else:
+                if 0 <= age <= MAX_SCAR_AGE_YEARS:
+                    site["scar_age_years"] = age
+                else:
+                    errors.add(
+                        f"{prefix}.scar_age_years",
+                        f"Scar age must be 0 to {MAX_SCAR_AGE_YEARS} years.",
+                    )
         vss = {k: site.get(f"vss_{k}") for k in VSS_FIELDS}
         given = {k: v for k, v in vss.items() if v not in (None, "")}
         site["vss_total"] = None
@@ -109,8 +136,10 @@ def _clean_sites(sites: list[dict], errors: _Errors, no_scarring: bool) -> list[
                 f"{prefix}.vss", lambda g=given: scales.vancouver(**g), sep="_"
             )
         site["notes"] = site.get("notes") or ""
-        if len(site["notes"]) > 300:
-            errors.add(f"{prefix}.notes", "Keep site notes to 300 characters.")
+        for field, messages in text_errors(
+            AssessmentSite, {"notes": site["notes"]}, prefix=f"{prefix}."
+        ).items():
+            errors.add(field, messages[0])
         cleaned.append(site)
     return cleaned
 
@@ -145,12 +174,8 @@ def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the raw inputs and compute every total; raises ValidationError."""
     errors = _Errors()
     out: dict[str, Any] = {}
-    texts = [("notes", fields.get("notes"))] + [
-        (f"sites.{i}.notes", (s or {}).get("notes"))
-        for i, s in enumerate(fields.get("sites") or [])
-    ]
-    for name in fields_with_nul(texts):
-        errors.add(name, NUL_MESSAGE)
+    for field, messages in text_errors(ScarAssessment, {"notes": fields.get("notes")}).items():
+        errors.add(field, messages[0])
     today = timezone.localdate()
     patient: Patient = fields["patient"]
 
@@ -193,9 +218,9 @@ def compute_scores(fields: dict[str, Any]) -> dict[str, Any]:
         counts.pop("D2")
     if area is not None:
         try:
-            area = Decimal(str(area)).quantize(Decimal("0.1"))
-        except InvalidOperation:
-            errors.add("gb_d2_area_cm2", "Enter the area in cm², e.g. 3.5.")
+            area = _as_entered(area, "gb_d2_area_cm2")
+        except ValueError as exc:
+            errors.add("gb_d2_area_cm2", str(exc))
             area = None
         else:
             if area > MAX_SCAR_AREA_CM2:
@@ -350,8 +375,8 @@ def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) 
         raise ValidationError({"assessment": "This assessment was already amended."})
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the signed assessment is being amended."})
-    if fields_with_nul([("reason", reason)]):
-        raise ValidationError({"reason": NUL_MESSAGE})
+    if problems := reason_errors(reason):
+        raise ValidationError(problems)
     ScarAssessment.objects.filter(pk=original.pk).update(is_current=False)
     amended = _save(original.patient, actor, fields, amends=original, reason=reason.strip())
     record_change(
@@ -364,6 +389,17 @@ def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) 
         reason=reason.strip(),
     )
     return amended
+
+
+SCHEDULE = [t for t in Timepoint.values if t != Timepoint.OTHER]
+
+
+def next_timepoint(patient: Patient) -> str:
+    """The visit due next: the one after the latest recorded in the schedule (baseline,
+    week 4, 8, 12, 26), so a missed week 4 is not offered after week 12; then "other"."""
+    done = patient.assessments.filter(is_current=True).values_list("timepoint", flat=True)
+    reached = max((SCHEDULE.index(t) for t in done if t in SCHEDULE), default=-1)
+    return SCHEDULE[reached + 1] if reached + 1 < len(SCHEDULE) else Timepoint.OTHER
 
 
 def assessment_inputs(a: ScarAssessment) -> dict[str, Any]:

@@ -15,15 +15,16 @@ from scarrx.assessments.forms import (
     field_for,
     site_formset,
     sites_from,
+    with_another_row,
 )
-from scarrx.assessments.models import ScarAssessment, Timepoint
+from scarrx.assessments.models import ScarAssessment
 from scarrx.forms import add_service_errors
 from scarrx.patients.models import Patient
 
 
 def _show_errors(form, formset, exc: ValidationError) -> None:
     """Route each service error to its field, including a site row's field."""
-    rows = [f for f in formset.forms if f.cleaned_data and not f.is_blank()]
+    rows = formset.filled()
     site_errors, other = {}, {}
     for name, msgs in exc.message_dict.items():
         parts = name.split(".")
@@ -49,7 +50,9 @@ def _edit(request, *, patient, template, save, initial=None, site_rows=None, ext
     posted = request.method == "POST"
     formset = site_formset(request.POST if posted else None, initial=None if posted else site_rows)
     status = 200
-    if request.method == "POST":
+    if posted and "add_site" in request.POST:
+        form, formset = with_another_row(request.POST)
+    elif posted:
         if form.is_valid() and formset.is_valid():
             try:
                 assessment = save(form.service_fields() | {"sites": sites_from(formset)})
@@ -62,6 +65,7 @@ def _edit(request, *, patient, template, save, initial=None, site_rows=None, ext
     context = {
         "form": form,
         "formset": formset,
+        "max_sites": services.MAX_SITES,
         "patient": patient,
         "aid": GbDecisionAidForm(prefix="aid"),
         **(extra or {}),
@@ -72,7 +76,7 @@ def _edit(request, *, patient, template, save, initial=None, site_rows=None, ext
 @staff(Perm.ADD_ASSESSMENT)
 def assessment_new(request, patient_id):
     patient = fetch(request, Patient, patient_id)
-    initial = {"assessed_on": timezone.localdate(), "timepoint": _next_timepoint(patient)}
+    initial = {"assessed_on": timezone.localdate(), "timepoint": services.next_timepoint(patient)}
 
     def save(fields):
         return services.record_assessment(patient=patient, actor=request.user, **fields)
@@ -80,13 +84,6 @@ def assessment_new(request, patient_id):
     return _edit(
         request, patient=patient, template="assessments/form.html", save=save, initial=initial
     )
-
-
-def _next_timepoint(patient) -> str:
-    """The first scheduled visit not yet recorded (baseline, week 4, 8, 12, 26)."""
-    done = set(patient.assessments.filter(is_current=True).values_list("timepoint", flat=True))
-    schedule = [t for t in Timepoint.values if t != Timepoint.OTHER]
-    return next((t for t in schedule if t not in done), Timepoint.OTHER)
 
 
 @staff(Perm.VIEW_ASSESSMENT)
@@ -147,7 +144,8 @@ def gb_suggest(request):
     try:
         grade = scales.gb_qualitative_suggest(**aid.cleaned_data)
     except scales.ScaleError as exc:
-        return HttpResponse(format_html("<p class='suggest error'>{}</p>", exc.message))
+        text = f"No grade suggested: {exc.message}."
+        return HttpResponse(format_html("<p class='suggest error' role='alert'>{}</p>", text))
     if grade is None:
         text = "Suggested: no scarring."
     else:

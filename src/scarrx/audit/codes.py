@@ -34,6 +34,7 @@ CHANGES: dict[str, str] = {
 READS: dict[str, str] = {
     "patient-list": "Patient list or search",
     "patient-detail": "Patient page",
+    "patient-intake": "Intake form: possible duplicates shown",
     "patient-timeline": "Patient timeline",
     "patient-edit": "Patient edit form",
     "patient-consent": "Consent form",

@@ -5,6 +5,8 @@ from django.db import models
 
 from scarrx.records import NeverDeleted
 
+REASON_LENGTH = 1000  # why a change was made: a few sentences, kept with the change
+
 
 class AccessRecord(NeverDeleted):
     """A read of patient data: who, what, when, from where."""
@@ -46,7 +48,7 @@ class ChangeRecord(NeverDeleted):
     object_id = models.CharField(max_length=64)
     summary = models.CharField(max_length=300, blank=True)
     data = models.JSONField(default=dict, blank=True)
-    reason = models.TextField(blank=True)
+    reason = models.TextField(max_length=REASON_LENGTH, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from scarrx.audit.codes import CHANGES
 from scarrx.audit.models import AccessRecord, ChangeRecord
+from scarrx.text import text_errors
 
 
 def client_ip(request) -> str | None:
@@ -90,6 +91,11 @@ def record_change(
         data=_jsonable(data or {}),
         reason=reason,
     )
+
+
+def reason_errors(reason: object) -> dict[str, list[str]]:
+    """What is wrong with the reason given for a change (kept in its ChangeRecord)."""
+    return text_errors(ChangeRecord, {"reason": reason})
 
 
 def diff(before: dict, after: dict) -> dict:

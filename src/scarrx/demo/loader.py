@@ -60,9 +60,12 @@ PHOTO_PATIENTS = (0, 1, 2, 6, 9)  # besides the reference case
 FACE = ["forehead", "temples", "cheeks", "nose", "chin", "jawline"]
 
 
+REFERENCE_CASE = "Nora Lindqvist"  # the programme's worked example, SRX-000001
+
+
 @dataclass
 class DemoSummary:
-    users: list[tuple[str, str]] = field(default_factory=list)  # (username, role)
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # (username, role, name)
     patients: int = 0
     assessments: int = 0
     photo_pairs: int = 0
@@ -75,7 +78,7 @@ def is_loaded() -> bool:
 
 @transaction.atomic
 def load_demo(today: date | None = None) -> DemoSummary:
-    summary = DemoSummary(users=[(u, r) for u, r, _, _ in DEMO_USERS])
+    summary = DemoSummary(users=[(u, r, f"{first} {last}") for u, r, first, last in DEMO_USERS])
     if is_loaded():
         summary.already_loaded = True
         return summary

@@ -75,7 +75,10 @@ class PatientIn(Schema):
     prior_treatments: list[TreatmentValue] = []
     prior_treatment_notes: str = ""
     prescriber: uuid.UUID | None = Field(None, description="public id of a prescriber user")
-    consents: list[ConsentIn] = []
+    consents: list[ConsentIn] = Field([], description="decisions made at intake, each kind once")
+    duplicate_reason: str = Field(
+        "", description="why this is a new patient, when a possible duplicate is found (422)"
+    )
 
 
 # The same fields, each optional: only those sent are changed; `reason` says why.
@@ -86,7 +89,7 @@ PatientChange = create_model(
     **{
         name: (field.annotation | None, None)
         for name, field in PatientIn.model_fields.items()
-        if name != "consents"
+        if name not in ("consents", "duplicate_reason")
     },
 )
 

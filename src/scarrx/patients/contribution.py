@@ -13,16 +13,16 @@ from scarrx.accounts.roles import Perm
 from scarrx.patientfile import BOTH, STAFF, Event
 from scarrx.patients.forms import ConsentForm
 from scarrx.patients.models import Consent, ConsentKind
-from scarrx.patients.services import consent_history, current_consents
+from scarrx.patients.services import consent_history, latest_decisions
 
 
 def panel(request, patient) -> str:
-    consents = current_consents(patient)
+    decisions = latest_decisions(patient)
     return render_to_string(
         "patients/_panel.html",
         {
             "patient": patient,
-            "consents": [(ConsentKind(k).label, c) for k, c in consents.items()],
+            "consents": [(ConsentKind(k).label, *d) for k, d in decisions.items()],
             "consent_form": ConsentForm() if request.user.has_perm(Perm.ADD_CONSENT) else None,
         },
         request=request,

@@ -3,7 +3,8 @@ from django.utils import timezone
 
 from scarrx.accounts.models import User
 from scarrx.accounts.roles import PRESCRIBER
-from scarrx.patients.models import ConsentKind, Patient, PriorTreatment
+from scarrx.audit.models import ChangeRecord
+from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
 from scarrx.patients.services import EDITABLE_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -41,31 +42,60 @@ class PatientForm(forms.ModelForm):
         }
 
 
+DECISIONS = [("", "Not asked"), ("granted", "Granted"), ("declined", "Declined")]
+
+
 class IntakeForm(PatientForm):
-    """A new patient, with the consents given at the first visit."""
+    """A new patient, with the consent decisions made at the first visit: each consent
+    granted, declined or not asked (nothing is recorded for one not asked)."""
 
     consents_given_on = forms.DateField(
-        widget=DATE, label="Consents given on", initial=timezone.localdate
+        widget=DATE, label="Decisions made on", initial=timezone.localdate
     )
-    consent_treatment = forms.BooleanField(required=False, label="Consents to treatment")
-    consent_photographs = forms.BooleanField(required=False, label="Consents to photographs")
-    consent_deidentified_data = forms.BooleanField(
-        required=False, label="Consents to de-identified data in outcome reports"
+    duplicate_reason = ChangeRecord._meta.get_field("reason").formfield(
+        required=False,
+        label="Why this is a new patient",
+        widget=forms.TextInput,
+        help_text="Recorded with the registration.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind, label in ConsentKind.choices:
+            self.fields[f"consent_{kind}"] = forms.ChoiceField(
+                choices=DECISIONS, widget=forms.RadioSelect, required=False, initial="", label=label
+            )
+
+    def consent_fields(self):
+        return [self[f"consent_{kind}"] for kind in ConsentKind.values]
+
     def consents(self) -> list[dict]:
-        given_on = self.cleaned_data["consents_given_on"]
+        """The decisions made, as the service takes them (of what parsed)."""
+        given_on = self.cleaned_data.get("consents_given_on")
         return [
-            {
-                "kind": kind,
-                "granted": bool(self.cleaned_data[f"consent_{kind}"]),
-                "given_on": given_on,
-            }
+            {"kind": kind, "granted": decision == "granted", "given_on": given_on}
             for kind in ConsentKind.values
+            if (decision := self.cleaned_data.get(f"consent_{kind}"))
         ]
 
     def patient_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+        """The patient's fields that parsed (all of them once the form is valid)."""
+        return {
+            name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data
+        }
+
+    def intake(self) -> dict:
+        """What register_patient and check_intake take, from what parsed."""
+        return {
+            **self.patient_fields(),
+            "consents": self.consents(),
+            "duplicate_reason": self.cleaned_data.get("duplicate_reason", ""),
+        }
+
+    @staticmethod
+    def field_for(name: str) -> str:
+        """A service error's field ("consents.0.given_on") → this form's field."""
+        return "consents_given_on" if name.endswith(".given_on") else name
 
 
 class ConsentForm(forms.Form):
@@ -76,7 +106,7 @@ class ConsentForm(forms.Form):
         label="Decision",
     )
     given_on = forms.DateField(widget=DATE)
-    note = forms.CharField(max_length=300, required=False)
+    note = Consent._meta.get_field("note").formfield(required=False)
 
 
 class PortalLoginForm(forms.Form):

@@ -79,8 +79,10 @@ class Patient(NeverDeleted):
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices)
     phone = models.CharField(max_length=40, blank=True)
+    # The phone's digits alone, for finding a number however it was typed.
+    phone_digits = models.CharField(max_length=40, blank=True, editable=False, db_index=True)
     email = models.EmailField(blank=True)
-    address = models.TextField(blank=True)
+    address = models.TextField(max_length=500, blank=True)
     guardian_name = models.CharField(max_length=200, blank=True)
     guardian_relationship = models.CharField(max_length=60, blank=True)
 
@@ -90,8 +92,8 @@ class Patient(NeverDeleted):
     )
     pregnancy_status_on = models.DateField(null=True, blank=True)
 
-    allergies = models.TextField(blank=True)
-    current_medicines = models.TextField(blank=True)
+    allergies = models.TextField(max_length=1000, blank=True)
+    current_medicines = models.TextField(max_length=2000, blank=True)
     isotretinoin_last_6_months = models.BooleanField(default=False)
     anticoagulants = models.BooleanField(default=False)
 
@@ -102,7 +104,7 @@ class Patient(NeverDeleted):
     active_acne = models.BooleanField(default=False)
     cystic_acne = models.BooleanField(default=False)
     prior_treatments = models.JSONField(default=list, blank=True)  # PriorTreatment values
-    prior_treatment_notes = models.TextField(blank=True)
+    prior_treatment_notes = models.TextField(max_length=2000, blank=True)
 
     prescriber = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,8 +6,9 @@ ValidationError keyed by field name, with nothing saved.
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -16,11 +17,18 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from scarrx.access import require
+from scarrx.access import patients_visible_to, require
 from scarrx.accounts.roles import PATIENT, PRESCRIBER, Perm, role_of
-from scarrx.audit.services import diff, record_change
-from scarrx.patients.models import Consent, ConsentKind, Patient, PriorTreatment
-from scarrx.text import NUL_MESSAGE, fields_with_nul
+from scarrx.audit.services import diff, reason_errors, record_change
+from scarrx.patients.models import (
+    Consent,
+    ConsentKind,
+    Patient,
+    Pregnancy,
+    PriorTreatment,
+    Sex,
+)
+from scarrx.text import has_letter, text_errors
 
 # Fields a caller may set at intake or amend later.
 EDITABLE_FIELDS = (
@@ -58,12 +66,38 @@ def today() -> date:
     return timezone.localdate()
 
 
+# A date of birth as the list shows it ("17 May 2000") or as ISO ("2000-05-17").
+SEARCH_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2}|\d{1,2} [A-Za-z]{3,9} \d{4})\b")
+PHONE_LIKE = re.compile(r"^[\d\s()+.\-]+$")
+
+
+def _search_date(text: str) -> date | None:
+    for form in ("%Y-%m-%d", "%d %b %Y", "%d %B %Y"):
+        try:
+            return datetime.strptime(text.title(), form).date()  # noqa: DTZ007 - a calendar day
+        except ValueError:
+            continue
+    return None
+
+
 def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
-    """Each word of q must match a name or the record number. "Lindqvist, Nora" (the
-    list's own format) finds Nora Lindqvist."""
+    """Find patients by what staff type: each word matches a name or the record number
+    ("Lindqvist, Nora", the list's own format, finds Nora Lindqvist); a date of birth as
+    the list shows it ("17 May 2000") or ISO; a phone number, whatever its punctuation."""
     q = q.replace("\x00", "")  # PostgreSQL refuses NUL in a query parameter
     if len(q) > MAX_SEARCH_LENGTH:
         raise ValidationError({"q": f"Search with at most {MAX_SEARCH_LENGTH} characters."})
+    if found := SEARCH_DATE.search(q):
+        born = _search_date(found[0])
+        if born is None:
+            raise ValidationError({"q": f"{found[0]} is not a date."})
+        patients = patients.filter(date_of_birth=born)
+        q = q.replace(found[0], " ")
+    digits = re.sub(r"\D", "", q)
+    if PHONE_LIKE.match(q.strip() or "x") and len(digits) >= 4:
+        return patients.filter(
+            Q(phone_digits__contains=digits) | Q(record_number__icontains=q.strip())
+        )
     for word in q.replace(",", " ").split()[:MAX_SEARCH_WORDS]:
         patients = patients.filter(
             Q(given_name__icontains=word)
@@ -73,17 +107,26 @@ def search_patients(patients: QuerySet[Patient], q: str) -> QuerySet[Patient]:
     return patients
 
 
+NAMES = ("given_name", "family_name")
+CANNOT_BE_MALE = (Pregnancy.PREGNANT, Pregnancy.BREASTFEEDING)
+
+
 def _check_rules(patient: Patient) -> None:
-    """Rules beyond field types: dates that cannot be, a minor with no guardian."""
-    errors: dict[str, list[str]] = {}
-    for name in fields_with_nul((f, getattr(patient, f, None)) for f in EDITABLE_FIELDS):
-        errors[name] = [NUL_MESSAGE]
-    if errors:
-        raise ValidationError(errors)
-    patient.given_name = (patient.given_name or "").strip()
-    patient.family_name = (patient.family_name or "").strip()
+    """Rules beyond field types: text that cannot be stored, dates that cannot be, a minor
+    with no guardian. Every problem is reported at once."""
+    for name in NAMES:
+        setattr(patient, name, (getattr(patient, name) or "").strip())
+    patient.phone_digits = re.sub(r"\D", "", patient.phone or "")
+    errors = text_errors(Patient, {f: getattr(patient, f, None) for f in EDITABLE_FIELDS})
+    for name in EDITABLE_FIELDS:  # full_clean lets a null through where blank is allowed
+        if getattr(patient, name, None) is None and not Patient._meta.get_field(name).null:
+            errors.setdefault(name, ["Give a value (it may be empty), not null."])
+    for name in NAMES:
+        value = getattr(patient, name)
+        if value and name not in errors and not has_letter(value):
+            errors[name] = ["A name needs at least one letter."]
     try:
-        patient.full_clean(exclude=["record_number"])
+        patient.full_clean(exclude=["record_number", *errors])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     dob = patient.date_of_birth
@@ -109,8 +152,21 @@ def _check_rules(patient: Patient) -> None:
             errors.setdefault("acne_onset_age", []).append(
                 "Acne onset age cannot be greater than the patient's age."
             )
-    if patient.pregnancy_status_on and patient.pregnancy_status_on > today():
-        errors.setdefault("pregnancy_status_on", []).append("This date cannot be in the future.")
+    as_of = patient.pregnancy_status_on
+    if isinstance(as_of, date):
+        if as_of > today():
+            errors.setdefault("pregnancy_status_on", []).append(
+                "This date cannot be in the future."
+            )
+        elif as_of < (dob if isinstance(dob, date) else date(1900, 1, 1)):
+            errors.setdefault("pregnancy_status_on", []).append(
+                "This date cannot be before the date of birth."
+            )
+    if patient.sex == Sex.MALE and patient.pregnancy_status in CANNOT_BE_MALE:
+        errors.setdefault("pregnancy_status", []).append(
+            "Pregnancy or breastfeeding cannot be recorded for a patient whose sex is recorded "
+            "as male: check the two answers."
+        )
     treatments = patient.prior_treatments
     valid = set(PriorTreatment.values)
     if not isinstance(treatments, list) or any(t not in valid for t in treatments):
@@ -157,26 +213,118 @@ def _snapshot(patient: Patient) -> dict[str, Any]:
     return data
 
 
-@transaction.atomic
-def register_patient(*, actor, consents: list[dict] | None = None, **fields) -> Patient:
-    """Intake: create the patient record and the consents given at the first visit."""
-    require(actor, Perm.ADD_PATIENT)
+class PossibleDuplicate(ValidationError):
+    """The patient may be registered already: `matches` are the records that look like
+    them, for a page to link. Registering goes on only with a `duplicate_reason`."""
+
+    def __init__(self, matches: list[Patient]) -> None:
+        self.matches = matches
+        found = "; ".join(
+            f"{p.record_number} ({p.full_name}, born {p.date_of_birth:%-d %b %Y})" for p in matches
+        )
+        super().__init__(
+            {
+                "duplicate_reason": f"This patient may be registered already: {found}. Check "
+                "the record; to register anyway, say why this is someone else."
+            }
+        )
+
+
+MIN_PHONE_DIGITS = 7  # fewer is an extension or a typing slip, not a number to match
+
+
+def possible_duplicates(patient: Patient, among: QuerySet[Patient]) -> list[Patient]:
+    """Patients who may be this one: the same name and date of birth, or the same phone
+    number (its digits) or e-mail address."""
+    same = Q(
+        given_name__iexact=patient.given_name,
+        family_name__iexact=patient.family_name,
+        date_of_birth=patient.date_of_birth,
+    )
+    if len(patient.phone_digits) >= MIN_PHONE_DIGITS:
+        same |= Q(phone_digits=patient.phone_digits)
+    if patient.email:
+        same |= Q(email__iexact=patient.email)
+    return list(among.filter(same).exclude(pk=patient.pk)[:5])
+
+
+def _consent_errors(kind, given_on, note, born) -> dict[str, list[str]]:
+    """What is wrong with one consent decision (`born`: the date of birth, if known)."""
+    errors = text_errors(Consent, {"note": note})
+    if kind not in ConsentKind.values:
+        choose = ", ".join(ConsentKind.values)
+        errors["kind"] = [f"Unknown consent {kind!r}; choose one of {choose}."]
+    if not isinstance(given_on, date):
+        errors["given_on"] = ["Enter the date the consent was given."]
+    elif given_on > today():
+        errors["given_on"] = ["A consent cannot be dated in the future."]
+    elif isinstance(born, date) and given_on < born:
+        errors["given_on"] = ["A consent cannot be dated before the patient's birth."]
+    return errors
+
+
+def _intake_consent_errors(consents: list[dict], born) -> dict[str, list[str]]:
+    kinds = [c.get("kind") for c in consents]
+    errors = {}
+    if len(kinds) != len(set(kinds)):
+        errors["consents"] = ["Record each consent once at intake."]
+    for i, c in enumerate(consents):
+        problems = _consent_errors(c.get("kind"), c.get("given_on"), c.get("note", ""), born)
+        errors |= {f"consents.{i}.{field}": found for field, found in problems.items()}
+    return errors
+
+
+def check_intake(*, actor, consents: list[dict] | None = None, duplicate_reason="", **fields):
+    """Every problem with an intake, at once (ValidationError), without saving; the
+    patient it would register otherwise (unsaved), with any possible duplicates."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
     patient = Patient(**_with_prescriber(fields))
-    _check_rules(patient)
+    errors: dict[str, list[str]] = {}
+    try:
+        _check_rules(patient)
+    except ValidationError as exc:
+        errors |= exc.message_dict
+    # Consents are dated against a date of birth only when it is itself right.
+    born = None if "date_of_birth" in errors else patient.date_of_birth
+    errors |= _intake_consent_errors(list(consents or []), born)
+    if problems := reason_errors(duplicate_reason):
+        errors["duplicate_reason"] = problems["reason"]
+    if errors:
+        raise ValidationError(errors)
+    return patient, possible_duplicates(patient, patients_visible_to(actor))
+
+
+@transaction.atomic
+def register_patient(
+    *, actor, consents: list[dict] | None = None, duplicate_reason: str = "", **fields
+) -> Patient:
+    """Intake: create the patient record and the consents given at the first visit. A
+    possible duplicate (PossibleDuplicate) is registered only with a reason, recorded."""
+    require(actor, Perm.ADD_PATIENT)
+    duplicate_reason = (duplicate_reason or "").strip()
+    patient, matches = check_intake(
+        actor=actor, consents=consents, duplicate_reason=duplicate_reason, **fields
+    )
+    if matches and not duplicate_reason:
+        raise PossibleDuplicate(matches)
     patient.record_number = f"tmp-{patient.public_id.hex[:12]}"
     patient.save()
     # Sequential, human-friendly, and unique because it derives from the primary key.
     patient.record_number = f"SRX-{patient.pk:06d}"
     patient.save(update_fields=["record_number"])
+    data = _snapshot(patient)
+    if matches:
+        data["possible_duplicates"] = [p.record_number for p in matches]
     record_change(
         actor=actor,
         action="patient.registered",
         obj=patient,
-        summary=f"Registered {patient.full_name} ({patient.record_number})",
-        data=_snapshot(patient),
+        summary=f"Registered {patient.full_name} ({patient.record_number})"
+        + (" despite a possible duplicate" if matches else ""),
+        data=data,
+        reason=duplicate_reason if matches else "",
     )
     for consent in consents or []:
         record_consent(patient=patient, actor=actor, **consent)
@@ -190,8 +338,8 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
-    if fields_with_nul([("reason", reason)]):
-        raise ValidationError({"reason": NUL_MESSAGE})
+    if problems := reason_errors(reason):
+        raise ValidationError(problems)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     before = _snapshot(patient)
     for name, value in _with_prescriber(changes).items():
@@ -217,15 +365,7 @@ def record_consent(
     *, patient: Patient, actor, kind: str, granted: bool, given_on: date, note: str = ""
 ) -> Consent:
     require(actor, Perm.ADD_CONSENT, patient)
-    errors = dict.fromkeys(fields_with_nul([("note", note)]), NUL_MESSAGE)
-    if kind not in ConsentKind.values:
-        errors["kind"] = f"Unknown consent {kind!r}; choose one of {', '.join(ConsentKind.values)}."
-    if not isinstance(given_on, date):
-        errors["given_on"] = "Enter the date the consent was given."
-    elif given_on > today():
-        errors["given_on"] = "A consent cannot be dated in the future."
-    elif given_on < patient.date_of_birth:
-        errors["given_on"] = "A consent cannot be dated before the patient's birth."
+    errors = _consent_errors(kind, given_on, note, patient.date_of_birth)
     if errors:
         raise ValidationError(errors)
     in_force = current_consents(patient)[kind]
@@ -263,6 +403,17 @@ def consent_history(consents) -> list[tuple[Consent, str]]:
         history.append((consent, consent_verb(consent.granted, latest.get(consent.kind))))
         latest[consent.kind] = consent
     return history
+
+
+def latest_decisions(patient: Patient) -> dict[str, tuple[Consent | None, str]]:
+    """Each kind's decision in force with what it did ("granted", "declined",
+    "withdrawn"), or (None, "not asked")."""
+    latest: dict[str, tuple[Consent | None, str]] = dict.fromkeys(
+        ConsentKind.values, (None, "not asked")
+    )
+    for consent, verb in consent_history(patient.consents.all()):
+        latest[consent.kind] = (consent, verb)
+    return latest
 
 
 def current_consents(patient: Patient) -> dict[str, Consent | None]:

@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -7,7 +9,8 @@ from django.views.decorators.http import require_POST
 from scarrx import patientfile
 from scarrx.access import fetch, patients_visible_to, staff
 from scarrx.accounts.roles import Perm
-from scarrx.forms import add_service_errors, form_status
+from scarrx.audit.services import record_reads
+from scarrx.forms import add_service_errors, also_check, form_status
 from scarrx.pagination import console_page
 from scarrx.patients import services
 from scarrx.patients.forms import ConsentForm, IntakeForm, PatientForm, PortalLoginForm
@@ -36,17 +39,24 @@ def patient_list(request):
 @staff(Perm.ADD_PATIENT)
 def intake(request):
     form = IntakeForm(request.POST or None)
+    duplicates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         try:
-            patient = services.register_patient(
-                actor=request.user, consents=form.consents(), **form.patient_fields()
-            )
-        except ValidationError as exc:
+            patient = services.register_patient(actor=request.user, **form.intake())
+        except services.PossibleDuplicate as exc:
+            duplicates = exc.matches
+            record_reads(request, duplicates)  # their names and dates of birth are shown
             add_service_errors(form, exc)
+        except ValidationError as exc:
+            add_service_errors(form, exc, form.field_for)
         else:
             messages.success(request, f"Registered {patient.full_name} as {patient.record_number}.")
             return redirect("patient-detail", patient_id=patient.public_id)
-    return render(request, "patients/intake.html", {"form": form}, status=form_status(form))
+    elif request.method == "POST":
+        check = partial(services.check_intake, actor=request.user, **form.intake())
+        also_check(form, check, form.field_for)
+    context = {"form": form, "duplicates": duplicates}
+    return render(request, "patients/intake.html", context, status=form_status(form))
 
 
 @staff(Perm.VIEW_PATIENT)

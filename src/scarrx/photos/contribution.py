@@ -11,6 +11,7 @@ from django.utils import timezone
 from scarrx.access import visible_to
 from scarrx.accounts.roles import Perm
 from scarrx.patientfile import BOTH, STAFF, Event
+from scarrx.photos.figures import signed_text
 from scarrx.photos.models import Measurement, Photo
 from scarrx.photos.services import photo_consent
 
@@ -57,7 +58,7 @@ def events(user, patient):
             f"{timezone.localdate(m.baseline.photo.taken_at):%-d %b %Y}"
         )
         if change is not None and base is not None:
-            words += f": scar redness (a*) {change - base:+.1f}"
+            words += f": scar − reference a* {signed_text(change - base)}"
         yield Event(
             on=timezone.localdate(m.photo.taken_at),
             at=m.measured_at,

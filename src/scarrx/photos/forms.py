@@ -2,7 +2,9 @@ import math
 
 from django import forms
 
+from scarrx.audit.models import ChangeRecord
 from scarrx.body import Site
+from scarrx.forms import WallClockField
 from scarrx.photos.models import View
 
 
@@ -57,17 +59,13 @@ class UploadForm(ChartChoice):
     )
     site = forms.ChoiceField(choices=Site.choices)
     view = forms.ChoiceField(choices=View.choices)
-    taken_at = forms.DateTimeField(
-        required=False,
-        label="Taken at (if the photo does not say)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
+    taken_at = WallClockField(required=False, label="Taken at (if the photo does not say)")
     assessment = forms.ChoiceField(choices=[("", "—")], required=False)
 
     def __init__(self, *args, assessments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assessment"].choices = [("", "— none —")] + [
-            (str(a.public_id), f"{a.get_timepoint_display()} · {a.assessed_on:%d %b %Y}")
+            (str(a.public_id), f"{a.get_timepoint_display()} · {a.assessed_on:%-d %b %Y}")
             for a in assessments
         ]
         self._assessments = {str(a.public_id): a for a in assessments}
@@ -76,8 +74,9 @@ class UploadForm(ChartChoice):
         return self._assessments.get(self.cleaned_data.get("assessment") or "")
 
 
-def parse_points(raw: str, *, minimum: int = 3) -> list[list[float]]:
-    """'X,Y X,Y X,Y' → [[x, y], ...]; ValueError with a plain message otherwise."""
+def parse_points(raw: str) -> list[list[float]]:
+    """'X,Y X,Y X,Y' → [[x, y], ...]; ValueError with a plain message otherwise. How many
+    points a region or the chart needs is the service's to say."""
     points = []
     for pair in (raw or "").split():
         try:
@@ -87,8 +86,6 @@ def parse_points(raw: str, *, minimum: int = 3) -> list[list[float]]:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ValueError(f"{pair!r} is not a point like 120,340.")
         points.append([x, y])
-    if len(points) < minimum:
-        raise ValueError(f"Draw at least {minimum} points.")
     return points
 
 
@@ -110,13 +107,12 @@ class RegionsForm(forms.Form):
 class CornersForm(forms.Form):
     corners = forms.CharField(widget=forms.HiddenInput, label="Chart corners")
     # Required by the service when the photo is already calibrated.
-    reason = forms.CharField(required=False, max_length=300, label="Reason for the change")
+    reason = ChangeRecord._meta.get_field("reason").formfield(
+        required=False, label="Reason for the change", widget=forms.TextInput
+    )
 
     def clean_corners(self):
         try:
-            points = parse_points(self.cleaned_data["corners"], minimum=4)
+            return parse_points(self.cleaned_data["corners"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
-        if len(points) != 4:
-            raise forms.ValidationError("Click exactly the chart's four corners.")
-        return points

@@ -67,7 +67,7 @@ class Photo(NeverDeleted):
         indexes = [models.Index(fields=["patient", "site", "view", "taken_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_site_display()} {self.get_view_display()} {self.taken_at:%Y-%m-%d}"
+        return f"{self.get_site_display()} {self.get_view_display()} {self.taken_at:%-d %b %Y}"
 
     @property
     def chart_corners(self) -> list | None:

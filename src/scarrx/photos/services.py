@@ -9,14 +9,16 @@ and every page writes an AccessRecord. Only the row writes and the audit row are
 made, in one short transaction; if it fails, the files just written are deleted.
 
 Image work is done by the pure `scarrx.imaging` package; its ImagingError becomes a
-ValidationError naming the field, with nothing stored.
+ValidationError naming the field, with nothing stored. No record is deleted; a preview
+replaced by a new one (chart corners changed) is removed once the change is committed.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 from django.conf import settings
@@ -28,10 +30,11 @@ from scarrx import imaging
 from scarrx.access import require
 from scarrx.accounts.roles import Perm
 from scarrx.assessments.models import ScarAssessment
-from scarrx.audit.services import record_change
+from scarrx.audit.services import reason_errors, record_change
 from scarrx.body import Site
 from scarrx.patients.models import Consent, ConsentKind, Patient
 from scarrx.patients.services import current_consents
+from scarrx.photos.figures import metric_text
 from scarrx.photos.models import Measurement, Photo, View
 from scarrx.photos.previews import render_aligned, render_preview
 from scarrx.photos.storage import delete_private, new_private_files, read_private
@@ -39,17 +42,48 @@ from scarrx.photos.storage import delete_private, new_private_files, read_privat
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 # No digital progress photo is older than this; a camera clock never set reads earlier.
 EARLIEST_PHOTO = date(2000, 1, 1)
+# A region is clicked round by hand on the page: tens of points, never thousands.
+MAX_REGION_POINTS = 500
+_REGION_NAMED = re.compile(r"^(roi|reference)( region)?\b")
 
 
 @contextmanager
 def _imaging(field: str):
-    """An ImagingError becomes a ValidationError on `field` (or on the region it names)."""
+    """An ImagingError becomes a ValidationError on `field`, or on the region its message
+    starts with ("roi ...", "reference ..."), which the message then calls "The region"."""
     try:
         yield
     except imaging.ImagingError as exc:
         message = str(exc)
-        named = next((f for f in ("reference", "roi") if message.startswith(f)), None)
-        raise ValidationError({named or field: message}) from exc
+        named = _REGION_NAMED.match(message)
+        if named is None:
+            raise ValidationError({field: message}) from exc
+        raise ValidationError({named[1]: _REGION_NAMED.sub("The region", message)}) from exc
+
+
+def region_errors(regions: dict[str, object]) -> dict[str, str]:
+    """Cheap checks made before any image work: at most MAX_REGION_POINTS points, and an
+    area enclosed. Shape, bounds, size in pixels and crossing are scarrx.imaging's."""
+    errors = {}
+    for name, points in regions.items():
+        if isinstance(points, list | tuple) and len(points) > MAX_REGION_POINTS:
+            errors[name] = f"Draw at most {MAX_REGION_POINTS} points."
+        elif _encloses_nothing(points):
+            errors[name] = "The region encloses no area: its points lie on one line."
+    return errors
+
+
+def _encloses_nothing(points: object) -> bool:
+    try:
+        pts = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if pts.ndim != 2 or pts.shape[1:] != (2,) or len(pts) < 3 or not np.isfinite(pts).all():
+        return False
+    x, y = pts[:, 0], pts[:, 1]
+    with np.errstate(over="ignore", invalid="ignore"):  # points far outside: imaging's to refuse
+        area = abs(float(x @ np.roll(y, 1) - y @ np.roll(x, 1))) / 2
+    return bool(area < 1.0)  # under a pixel (False for an area too large to compute)
 
 
 def photo_consent(patient: Patient) -> Consent | None:
@@ -67,14 +101,29 @@ def _time_error(patient: Patient, when: datetime) -> str | None:
     if when.date() < EARLIEST_PHOTO:
         return f"A digital photo cannot be dated before {EARLIEST_PHOTO:%-d %b %Y}."
     try:
+        if not _happened(when):
+            return (
+                f"{when:%-d %b %Y, %H:%M} never happened in {timezone.get_current_timezone()}: "
+                "the clocks went forward that night. Enter the time a clock showed."
+            )
         future = _aware(when) > timezone.now()
     except (OverflowError, ValueError):  # e.g. 9999-12-31 23:00 at −12:00 is past year 9999 in UTC
         return "Enter a real date and time."
     return "A photo cannot be taken in the future." if future else None
 
 
+def _happened(when: datetime) -> bool:
+    """False for a wall-clock time skipped when the clocks went forward (2:30 on the
+    night daylight saving time starts): it comes back from UTC as another time."""
+    if not timezone.is_naive(when):
+        return True
+    there = _aware(when)
+    return there.astimezone(UTC).astimezone(there.tzinfo).replace(tzinfo=None) == when
+
+
 def _aware(when: datetime) -> datetime:
-    """A naive time (camera wall-clock, or typed in) is read in the pharmacy's zone."""
+    """A naive time (camera wall-clock, or typed in) is read in the pharmacy's zone; of a
+    time that happened twice (clocks going back), the first."""
     return timezone.make_aware(when) if timezone.is_naive(when) else when
 
 
@@ -240,11 +289,15 @@ def set_chart_corners(photo: Photo, *, actor, corners, reason: str = "") -> Phot
     (with a reason) when it found it in the wrong place. The photo's current
     measurements used the old calibration, so they stop being current."""
     require(actor, Perm.CHANGE_PHOTO, photo.patient)
+    if not isinstance(corners, list | tuple) or len(corners) != 4:
+        raise ValidationError({"corners": "Give exactly the chart's four corners."})
     reason = (reason or "").strip()
     if photo.calibrated and not reason:
         raise ValidationError({"reason": REASON_NEEDED})
     if not isinstance(corners, list | tuple) or len(corners) != 4:
         raise ValidationError({"corners": "Give exactly the chart's four corners."})
+    if problems := reason_errors(reason):
+        raise ValidationError(problems)
 
     def still_allowed(locked: Photo) -> None:
         if locked.calibrated and not reason:  # calibrated meanwhile, by someone else
@@ -354,6 +407,8 @@ def _recalibrate(
 def measure_photo(photo: Photo, *, actor, roi, reference) -> Measurement:
     """Measure a scar region against a reference region drawn on this photo."""
     require(actor, Perm.ADD_MEASUREMENT, photo.patient)
+    if errors := region_errors({"roi": roi, "reference": reference}):
+        raise ValidationError(errors)
     with _imaging("roi"), imaging.heavy_work():
         result = imaging.analyze(
             read_private(photo.file),
@@ -434,7 +489,7 @@ def _store(photo, actor, roi, reference, result, *, baseline, preview="") -> Mea
         " (aligned to baseline)" if baseline else ""
     )
     if diff is not None:
-        summary += f": scar − reference a* {diff:+.1f}"
+        summary += f": scar − reference a* {metric_text(diff)}"
     record_change(
         actor=actor,
         action="photo.measured",
@@ -494,7 +549,7 @@ def comparison_rows(baseline: dict, followup: dict, *, exploratory: bool = False
     rows = []
     for label, path, digits in EXPLORATORY_ROWS if exploratory else METRIC_ROWS:
         b, f = _dig(baseline, path), _dig(followup, path)
-        change = None if b is None or f is None else round(f - b, digits)
+        change = None if b is None or f is None else f - b  # rounded once, when shown
         rows.append(
             {"label": label, "baseline": b, "followup": f, "change": change, "digits": digits}
         )

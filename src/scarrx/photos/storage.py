@@ -13,7 +13,14 @@ from django.http import HttpResponse
 
 class PrivateFileSystemStorage(FileSystemStorage):
     """Local storage that never produces a URL: files leave only through a view that
-    checks permission, so no setting (MEDIA_URL, a web server alias) can publish them."""
+    checks permission, so no setting (MEDIA_URL, a web server alias) can publish them.
+    Files and folders are the service's alone (0600, 0700): no other account on the
+    server reads a patient's photos."""
+
+    def __init__(self, **options):
+        options.setdefault("file_permissions_mode", 0o600)
+        options.setdefault("directory_permissions_mode", 0o700)
+        super().__init__(**options)
 
     def url(self, name):
         raise ValueError("Private files have no URL; serve them through a permission-checked view.")
@@ -55,8 +62,6 @@ def read_private(name: str) -> bytes:
 
 
 def private_jpeg(data: bytes) -> HttpResponse:
-    """A photo's bytes for a permission-checked view: never cached, never sniffed."""
-    response = HttpResponse(data, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    """A photo's bytes for a permission-checked view (never cached, like every response
+    with patient data: scarrx.middleware.PrivateByDefault)."""
+    return HttpResponse(data, content_type="image/jpeg")

@@ -12,7 +12,8 @@ from scarrx.access import fetch, public, staff, visible_to
 from scarrx.accounts.roles import Perm
 from scarrx.assessments.models import ScarAssessment
 from scarrx.forms import add_service_errors
-from scarrx.patients.models import Patient
+from scarrx.patients.models import ConsentKind, Patient
+from scarrx.patients.services import latest_decisions
 from scarrx.photos import services
 from scarrx.photos.forms import ChartForm, CornersForm, RegionsForm, UploadForm
 from scarrx.photos.models import Measurement, Photo, View
@@ -40,19 +41,22 @@ def photo_upload(request, patient_id):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(
-                request,
-                "Photo stored."
-                if photo.calibrated
-                else "Photo stored, but not calibrated: " + photo.uncalibrated_reason,
-            )
+            if photo.calibrated:
+                messages.success(request, "Photo stored and calibrated by its colour chart.")
+            else:
+                messages.warning(
+                    request,
+                    f"Photo stored, but not calibrated ({photo.uncalibrated_reason}), so it "
+                    "gives no colour figures. If the chart is in the photo, click its corners.",
+                )
             return redirect("photo-detail", photo_id=photo.public_id)
     status = 422 if request.method == "POST" else 200
-    consent = services.photo_consent(patient)
+    consent, verb = latest_decisions(patient)[ConsentKind.PHOTOGRAPHS]
     context = {
         "form": form,
         "patient": patient,
         "consent": consent,
+        "consent_verb": verb,
         "consent_in_force": consent is not None and consent.granted,
     }
     return render(request, "photos/upload.html", context, status=status)
