@@ -1,19 +1,25 @@
 """Measure scarrx.imaging on real photos of a real 24-patch ColorChecker.
 
     .venv/bin/python benchmarks/real_photos.py FOLDER [--chart mini] [--manifest FILE]
+                                                [--method METHOD]
 
-For every JPEG/PNG in FOLDER: is the chart found, its size in pixels, the held-out
-(leave-one-out) ΔE2000 over all usable patches and over the skin patches, the method
-picked, warnings and refusals, and px/mm. With `--manifest` (JSON: file name -> {"chart":
-NAME, "ruler": ...}), each photo is read with its own chart model, and where a photo
-carries a ruler the px/mm is checked against it. The one ruler understood so far is
-"arcu-a3" / "arcu-a4": the printed sheets of github.com/JTvD/arcu_colorchecker, four
-ArUco markers (DICT_4X4_50, ids 0-3) of 100 pt (A3) or 50 pt (A4) with their inner
-corners on a 210 × 300 mm (A3) or 70 × 115 mm (A4) rectangle.
+For every JPEG/PNG in FOLDER (a file repeating another's bytes counts once): is the
+chart found, its size in pixels, the held-out (leave-one-out) ΔE2000 over all usable
+patches and over the skin patches, warnings and refusals, px/mm, and how clearly the
+patch order was recognised (the true order's score against the best other order's,
+`lattice.assignment_residual`). With `--manifest` (JSON: file name -> {"chart": NAME,
+"ruler": ..., "group": ...}), each photo is read with its own chart model, where a photo
+carries a ruler the px/mm is checked against it, and the summary is given per group
+(camera and setting) as well as over all photos. `--method` picks the correction.
+The one ruler understood so far is "arcu-a3" / "arcu-a4": the printed sheets of
+github.com/JTvD/arcu_colorchecker, four ArUco markers (DICT_4X4_50, ids 0-3) of
+100 pt (A3) or 50 pt (A4) with their inner corners on a 210 × 300 mm (A3) or
+70 × 115 mm (A4) rectangle.
 
 `benchmarks/real_photos.json` is the manifest of the photos measured for issue 8, with
 where each came from and its licence; the photos themselves are not in this
-repository (see that file for how to get them).
+repository (see that file for how to get them: each repository named there, e.g. with
+`git clone`, then the file copied under its key).
 
 Figures, not pass/fail: the summary gives medians over the photos found.
 """
@@ -21,6 +27,7 @@ Figures, not pass/fail: the summary gives medians over the photos found.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -40,30 +47,48 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--chart", default=None, help="chart model for every photo")
-    parser.add_argument("--manifest", type=Path, help="JSON: file name -> chart, ruler")
+    parser.add_argument("--manifest", type=Path, help="JSON: file name -> chart, ruler, group")
+    parser.add_argument("--method", default=None, help="correction method (default: scarrx's)")
     args = parser.parse_args()
     manifest = json.loads(args.manifest.read_text())["photos"] if args.manifest else {}
-    files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in SUFFIXES)
-    rows = [_measure(path, manifest.get(path.name, {}), args.chart) for path in files]
+    files, seen = [], set()
+    for path in sorted(p for p in args.folder.iterdir() if p.suffix.lower() in SUFFIXES):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            files.append(path)
+    rows = [_measure(path, manifest.get(path.name, {}), args.chart, args.method) for path in files]
     _print(rows)
     return 0
 
 
-def _measure(path: Path, facts: dict, chart_name: str | None) -> dict:
+def _measure(path: Path, facts: dict, chart_name: str | None, method: str | None) -> dict:
     import numpy as np
 
-    from scarrx.imaging.calibrate import calibrate
-    from scarrx.imaging.chart import find_chart, sample_patches
+    from scarrx.imaging.calibrate import DEFAULT_METHOD, calibrate
+    from scarrx.imaging.chart import sample_patches, search_chart
     from scarrx.imaging.charts import chart_model
     from scarrx.imaging.decode import decode, read_input
+    from scarrx.imaging.light import frame_dip
 
     chart = chart_model(chart_name or facts.get("chart") or "mini")
     image = decode(read_input(path))
-    location = find_chart(image, chart)
-    row: dict = {"photo": path.name, "chart": chart.name, "found": location is not None}
+    search = search_chart(image, chart)
+    location = search.location
+    row: dict = {
+        "photo": path.name,
+        "chart": chart.name,
+        "group": facts.get("group", "all"),
+        "found": location is not None,
+    }
     if location is None:
+        row["too_small_px"] = search.too_small_px
         return row
-    calibration = calibrate(sample_patches(image.rgb, location))
+    calibration = calibrate(
+        sample_patches(image.rgb, location),
+        method=method or DEFAULT_METHOD,
+        frame_dip=frame_dip(image.rgb, location),
+    )
     side = float(np.linalg.norm(location.corners[1] - location.corners[0]))
     row.update(
         long_side_px=round(
@@ -76,6 +101,7 @@ def _measure(path: Path, facts: dict, chart_name: str | None) -> dict:
         reason=calibration.reason,
         warnings=list(calibration.warnings),
         px_per_mm=location.px_per_mm,
+        order=_order_scores(image, location),
     )
     ruler = facts.get("ruler")
     if ruler in ARUCO_LAYOUTS:
@@ -84,6 +110,32 @@ def _measure(path: Path, facts: dict, chart_name: str | None) -> dict:
             row["ruler_px_per_mm"] = truth
             row["px_per_mm_error_pct"] = 100 * (location.px_per_mm / truth - 1)
     return row
+
+
+def _order_scores(image, location) -> tuple[float, float]:
+    """(the found order's score, the best other order's) on the search copy: how clearly
+    the patch order was told (scarrx.imaging.lattice; internals, read only)."""
+    import numpy as np
+
+    from scarrx.imaging import lattice
+    from scarrx.imaging.decode import reduce
+
+    small = reduce(image, fast=True)
+    pixels = small.rgb.shape[0] * small.rgb.shape[1]
+    squares = lattice.flat_squares(small.rgb, max(lattice.MIN_SQUARE_AREA, pixels * 1e-4))
+    sx, sy = small.scale
+    truth = lattice.apply_h(location.homography, location.geometry.patch_centres_mm())
+    truth = (truth + 0.5) / np.array([sx, sy]) - 0.5
+    found, other = np.inf, np.inf
+    for ij, centres in lattice.lattices(squares):
+        for score, h, _ in lattice.candidates(small.rgb, ij, centres):
+            cells = np.stack(np.divmod(np.arange(24), 6)[::-1], axis=1).astype(np.float64)
+            error = np.abs(lattice.apply_h(h, cells) - truth).max()
+            if error < 2.0:
+                found = min(found, score)
+            else:
+                other = min(other, score)
+    return found, other
 
 
 def _aruco_px_per_mm(rgb, location, layout) -> float | None:
@@ -119,13 +171,15 @@ def _aruco_px_per_mm(rgb, location, layout) -> float | None:
 def _print(rows: list[dict]) -> None:
     header = (
         f"{'photo':<44}{'chart':<14}{'px':>6}{'ΔE all':>8}{'ΔE skin':>9}"
-        f"{'px/mm':>8}{'ruler':>8}{'err %':>7}  result"
+        f"{'px/mm':>8}{'ruler':>8}{'err %':>7}{'order':>12}  result"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         if not r["found"]:
-            print(f"{r['photo'][:43]:<44}{r['chart'][-13:]:<14}  chart not found")
+            small = r.get("too_small_px")
+            what = f"chart too small ({small:.0f} px)" if small else "chart not found"
+            print(f"{r['photo'][:43]:<44}{r['chart'][-13:]:<14}  {what}")
             continue
         verdict = "calibrated" if r["calibrated"] else f"refused: {r['reason']}"
         if r["warnings"]:
@@ -135,28 +189,43 @@ def _print(rows: list[dict]) -> None:
             if "ruler_px_per_mm" in r
             else " " * 15
         )
+        order = f"{r['order'][0]:.2f}/{r['order'][1]:.2f}"
         print(
             f"{r['photo'][:43]:<44}{r['chart'][-13:]:<14}{r['long_side_px']:>6}"
             f"{r['heldout_all']:8.2f}{_f(r['heldout_skin']):>9}{r['px_per_mm']:8.2f}"
-            f"{ruler}  {verdict}"
+            f"{ruler}{order:>12}  {verdict}"
         )
+    print("\n(order: the found patch order's score / the best other order's)")
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["group"], []).append(r)
+    if len(groups) > 1:
+        groups = {"all photos": rows, **groups}
+    print(
+        f"\n{'group':<54}{'found':>7}{'ΔE all':>8}{'ΔE skin':>9}{'calib.':>8}"
+        f"{'|px/mm err|':>13}{'order margin':>14}"
+    )
+    for name, members in groups.items():
+        print(_summary(name, members))
+    print("medians over each group's photos; targets (issue 8): skin <= 2.0, all <= 3.0")
+
+
+def _summary(name: str, rows: list[dict]) -> str:
     found = [r for r in rows if r["found"]]
-    print(f"\nchart found in {len(found)} of {len(rows)} photos")
-    if found:
-        alls = [r["heldout_all"] for r in found]
-        skins = [r["heldout_skin"] for r in found if r["heldout_skin"] is not None]
-        print(f"held-out ΔE2000, all patches: median {statistics.median(alls):.2f} (target <= 3)")
-        if skins:
-            print(
-                f"held-out ΔE2000, skin patches: median {statistics.median(skins):.2f} "
-                "(target <= 2)"
-            )
-        errors = [abs(r["px_per_mm_error_pct"]) for r in found if "px_per_mm_error_pct" in r]
-        if errors:
-            print(
-                f"px/mm against the ruler: median |error| {statistics.median(errors):.2f} % "
-                f"over {len(errors)} photos"
-            )
+    alls = [r["heldout_all"] for r in found if r["heldout_all"] is not None]
+    skins = [r["heldout_skin"] for r in found if r["heldout_skin"] is not None]
+    errors = [abs(r["px_per_mm_error_pct"]) for r in found if "px_per_mm_error_pct" in r]
+    margins = [r["order"][1] / r["order"][0] for r in found if r["order"][0] > 0]
+    ppm = f"{statistics.median(errors):.2f} % ({len(errors)})" if errors else "-"
+    return (
+        f"{name[:53]:<54}{len(found):>3}/{len(rows):<3}"
+        f"{_med(alls):>8}{_med(skins):>9}{sum(r['calibrated'] for r in found):>5}/{len(found):<2}"
+        f"{ppm:>13}{(f'{min(margins):.1f}x' if margins else '-'):>14}"
+    )
+
+
+def _med(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "-"
 
 
 def _f(value: float | None) -> str:

@@ -14,6 +14,8 @@ from scarrx.imaging.phantom import (
     SceneSpec,
     make_scene,
     photograph,
+    realistic_cases,
+    realistic_photo,
 )
 
 # The follow-up camera: moved, rotated, zoomed, other light, lower JPEG quality.
@@ -50,3 +52,9 @@ def unrelated_photo() -> PhantomPhoto:
     """Someone else's skin: another texture, the scar and pits elsewhere."""
     spec = SceneSpec(seed=40, scar_centre_mm=(60.0, 90.0), scar_axes_mm=(30.0, 12.0))
     return photograph(make_scene(spec), COOL_CAST)
+
+
+@pytest.fixture(scope="session")
+def realistic_photos() -> dict[str, PhantomPhoto]:
+    """The phantoms that behave like real cameras (phantom.realistic_cases), by name."""
+    return {name: realistic_photo(name) for name in realistic_cases()}

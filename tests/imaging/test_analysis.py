@@ -36,7 +36,7 @@ def test_analysis_has_the_documented_shape(warm_photo):
         "algorithm_version",
     ]
     assert result["algorithm_version"] == ALGORITHM_VERSION
-    assert result["calibration"]["method"] == "neutral_gamma+matrix3x3"
+    assert result["calibration"]["method"] == "neutral_ramp+matrix3x3"
     assert len(result["calibration"]["chart_corners"]) == 4
     for region in ("roi", "reference"):
         assert set(result[region]) == {

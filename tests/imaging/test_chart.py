@@ -7,10 +7,21 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scarrx.imaging.chart import DEFAULT_CHART, chart_from_corners, find_chart, sample_patches
+from scarrx.imaging import analyze
+from scarrx.imaging.chart import (
+    DEFAULT_CHART,
+    MAX_ASSIGNMENT_RESIDUAL,
+    chart_from_corners,
+    find_chart,
+    sample_patches,
+)
+from scarrx.imaging.colorimetry import REFERENCE_LINEAR_SRGB
 from scarrx.imaging.decode import decode, decode_reduced
 from scarrx.imaging.errors import ImagingError
-from scarrx.imaging.phantom import Camera, SceneSpec, make_scene, photograph
+from scarrx.imaging.lattice import assignment_residual
+from scarrx.imaging.phantom import SENSOR_CROSSTALK, Camera, SceneSpec, make_scene, photograph
+
+SENSOR_CROSSTALK_T = np.array(SENSOR_CROSSTALK).T
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +129,51 @@ def test_default_chart_geometry_is_six_by_four_pitches():
     assert replace(chart, pitch_mm=20.0).patch_centres_mm()[23].tolist() == pytest.approx(
         [100 + chart.patch_mm / 2, 60 + chart.patch_mm / 2]
     )
+
+
+# --- small charts and the patch order (issue 8, part 3) --------------------------------
+
+
+def far_photo(realistic_photos, side_px: float, width: int = 1000):
+    """The Mini far from the camera, its long side `side_px` in a `width`-wide photo."""
+    photo = realistic_photos["phone, Mini far away (150 px)"]
+    camera = replace(photo.camera, scale=photo.camera.scale * side_px / 150, width=width,
+                     height=width * 3 // 4)  # fmt: skip
+    return photograph(photo.scene, camera)
+
+
+@pytest.mark.parametrize(("side", "width"), [(150, 1000), (110, 1000), (150, 2400)])
+def test_chart_far_from_the_camera_is_found_down_to_about_110_px(realistic_photos, side, width):
+    photo = far_photo(realistic_photos, side, width)
+    location = find_chart(decode(photo.jpeg))
+    assert location is not None
+    assert np.abs(location.corners - photo.chart_corners).max() < 1.5
+    assert location.px_per_mm == pytest.approx(photo.px_per_mm, rel=0.02)
+
+
+def test_chart_too_small_to_measure_says_how_much_closer_to_hold_it(realistic_photos):
+    photo = far_photo(realistic_photos, 80)
+    result = analyze(photo.jpeg, photo.roi, photo.reference)
+    assert not result["calibrated"] and result["px_per_mm"] is None
+    assert "too small" in result["reason"] and "about 80 pixels across" in result["reason"]
+    assert "1.9 times closer" in result["reason"]
+
+
+ORIENTATIONS = {
+    "turned 180°": lambda grid: grid[::-1, ::-1],
+    "mirrored left-right": lambda grid: grid[:, ::-1],
+    "mirrored top-bottom": lambda grid: grid[::-1, :],
+}
+
+
+@pytest.mark.parametrize("gamma", [0.45, 1.0, 1.6, 2.2])
+@pytest.mark.parametrize("gains", [(1.0, 1.0, 1.0), (0.55, 1.0, 0.7), (1.4, 1.0, 0.6)])
+def test_true_patch_order_scores_far_below_any_other(gamma, gains):
+    # A camera with cross-talk, a cast and a tone curve anywhere from a linear sensor's
+    # to an sRGB-encoded one read as linear.
+    camera = (REFERENCE_LINEAR_SRGB @ SENSOR_CROSSTALK_T * np.array(gains)) ** gamma
+    assert assignment_residual(camera) < 0.2
+    grid = camera.reshape(4, 6, 3)
+    for name, turn in ORIENTATIONS.items():
+        assert assignment_residual(turn(grid).reshape(24, 3)) > 1.0, name
+    assert MAX_ASSIGNMENT_RESIDUAL < 1.0

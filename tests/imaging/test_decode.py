@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import struct
+import tracemalloc
 import zlib
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms, ImageOps
 
 from scarrx.imaging.decode import (
     MAX_PIXELS,
@@ -142,6 +143,9 @@ def test_exif_orientation_is_applied():
 
 
 def test_iphone_heic_is_decoded_upright_and_not_rotated_twice():
+    import pillow_heif  # to write the test file; scarrx loads it only for HEIF uploads
+
+    pillow_heif.register_heif_opener()
     exif = Image.Exif()
     exif[ORIENTATION] = 6
     buf = io.BytesIO()
@@ -247,3 +251,88 @@ def test_reduced_decode_of_rotated_jpeg_reports_upright_full_size():
     small = decode_reduced(jpeg_bytes(marked_image(2400, 1600), exif))
     assert (small.full_width, small.full_height) == (1600, 2400)
     assert small.rgb.shape[0] > small.rgb.shape[1]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_applied_as_pillow_would(orientation):
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    rgb = marked_image()
+    rgb[-10:, 40:60] = (20, 20, 220)  # a second mark, so mirror images differ
+    data = jpeg_bytes(rgb, exif, quality=95)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
+    assert np.abs(decode(data).rgb.astype(int) - expected).max() <= 2
+
+
+def test_png_orientation_after_the_pixel_data_is_applied():
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    data = png_bytes(Image.fromarray(marked_image()))
+    chunk = b"eXIf" + exif.tobytes()
+    tail = struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    data = data[:-12] + tail + data[-12:]  # before IEND, after IDAT
+    assert decode(data).rgb.shape == (96, 64, 3)
+
+
+def display_p3_profile() -> bytes:
+    """A minimal ICC v2 matrix/TRC profile with Display P3 primaries (gamma 2.2 curves):
+    what iPhone photos carry. Written from ICC.1:2001-04 (header, tag table, desc,
+    wtpt, r/g/bXYZ, r/g/bTRC), primaries adapted to the D50 PCS by Bradford."""
+    from scarrx.imaging.colorimetry import D50_XY, D65_XY, bradford, xy_to_xyz_white
+
+    xy = np.array([[0.680, 0.320], [0.265, 0.690], [0.150, 0.060]])
+    columns = np.stack([xy[:, 0] / xy[:, 1], np.ones(3), (1 - xy.sum(axis=1)) / xy[:, 1]])
+    white = xy_to_xyz_white(D65_XY)
+    matrix = bradford(D65_XY, D50_XY) @ (columns * np.linalg.solve(columns, white))
+
+    def xyz(values) -> bytes:
+        return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(v * 65536)) for v in values)
+
+    text = b"Display P3 (test)\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + bytes(4 + 4 + 2 + 1 + 67)
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(2.2 * 256)) + b"\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz(xy_to_xyz_white(D50_XY)))]
+    tags += [(name, xyz(matrix[:, k])) for k, name in enumerate((b"rXYZ", b"gXYZ", b"bXYZ"))]
+    tags += [(name, curve) for name in (b"rTRC", b"gTRC", b"bTRC")]
+    offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for name, data in tags:
+        data += bytes(-len(data) % 4)
+        table += name + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = struct.pack(">I", size) + bytes(4) + b"\x02\x10\0\0" + b"mntrRGB XYZ "
+    header += bytes(12) + b"acsp" + bytes(24) + xyz(xy_to_xyz_white(D50_XY))[8:]
+    header += bytes(128 - len(header))
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def test_display_p3_photo_is_converted_strip_by_strip_as_a_whole_image_would_be():
+    rgb = np.random.default_rng(5).integers(0, 255, (600, 90, 3), dtype=np.uint8)
+    icc = display_p3_profile()
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG", icc_profile=icc)
+    whole = ImageCms.profileToProfile(
+        Image.fromarray(rgb),
+        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+        ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")),
+        outputMode="RGB",
+    )
+    decoded = decode(buf.getvalue()).rgb
+    assert not np.array_equal(decoded, rgb)  # converted: P3 colours are wider than sRGB
+    assert np.array_equal(decoded, np.asarray(whole))
+
+
+def test_an_upload_makes_no_second_copy_of_its_pixels_in_python():
+    """Issue 7: a 157 KB PNG of 49 MP cost ~490 MB to take in. The decoder's own buffer
+    is outside Python's view; `make bench` measures the whole peak."""
+    flat = np.zeros((2000, 3000, 3), dtype=np.uint8)
+    flat[::50] = 200
+    data = png_bytes(Image.fromarray(flat))
+    del flat
+    tracemalloc.start()
+    try:
+        prepare_upload(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.3 * 2000 * 3000 * 3

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from scarrx.imaging.calibrate import Correction, calibrate
 from scarrx.imaging.chart import find_chart, sample_patches
+from scarrx.imaging.correction import ToneCurve
 from scarrx.imaging.decode import decode
 from scarrx.imaging.errors import ImagingError
 from scarrx.imaging.metrics import (
@@ -27,7 +28,7 @@ from scarrx.imaging.metrics import (
 )
 from scarrx.imaging.version import ALGORITHM_VERSION
 
-IDENTITY = Correction("matrix3x3", np.ones(3), np.eye(3))
+IDENTITY = Correction("matrix3x3", ToneCurve.identity(), np.eye(3))
 quick = settings(max_examples=200, deadline=None, database=None)
 
 

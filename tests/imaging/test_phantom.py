@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from scarrx.imaging.colorimetry import REFERENCE_LAB, delta_e2000, linear_srgb_to_lab
-from scarrx.imaging.phantom import WARM_CAST, Camera, SceneSpec, make_scene, photograph
+from scarrx.imaging.colorimetry import (
+    REFERENCE_LAB,
+    delta_e2000,
+    linear_srgb_to_lab,
+    srgb_decode,
+    srgb_encode,
+)
+from scarrx.imaging.phantom import (
+    SENSOR_CROSSTALK,
+    WARM_CAST,
+    Camera,
+    Scene,
+    SceneSpec,
+    make_scene,
+    photograph,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +81,68 @@ def test_camera_pose_gives_known_px_per_mm():
     assert photo.px_per_mm == pytest.approx(6.5 * 0.8)
     a, b = photo.to_image([(10.0, 10.0), (20.0, 10.0)])
     assert np.hypot(b[0] - a[0], b[1] - a[1]) == pytest.approx(10 * photo.px_per_mm)
+
+
+# --- what real cameras add (issue 8) ------------------------------------------------
+
+
+def flat_photo(linear_rgb, **camera) -> np.ndarray:
+    """A uniform scene photographed with `camera` options; the decoded linear image."""
+    spec = SceneSpec(size_mm=(40.0, 30.0), px_per_mm=2.0, chart_origin_mm=None)
+    scene = Scene(spec, np.full((60, 80, 3), linear_rgb, dtype=np.float32), ())
+    options = {"width": 80, "height": 60, "noise": 0.0, "jpeg_quality": 100} | camera
+    jpeg = photograph(scene, Camera(**options)).jpeg
+    return srgb_decode(np.asarray(Image.open(io.BytesIO(jpeg)), dtype=np.float64) / 255)
+
+
+def window(image: np.ndarray, x: int, y: int) -> np.ndarray:
+    return image[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0)
+
+
+def test_vignetting_darkens_the_corners_by_the_amount_asked():
+    image = flat_photo((0.3, 0.3, 0.3), vignetting=0.3)
+    corner, centre = window(image, 0, 0), window(image, 40, 30)
+    assert corner[1] / centre[1] == pytest.approx(0.7, abs=0.03)
+
+
+def test_light_gradient_and_shadow_fall_where_asked():
+    image = flat_photo((0.3, 0.3, 0.3), light_gradient=(0.2, 0.0))
+    assert window(image, 79, 30)[1] / window(image, 0, 30)[1] == pytest.approx(
+        np.exp(0.4), rel=0.03
+    )
+    left_half = ((0.0, 0.0), (20.0, 0.0), (20.0, 30.0), (0.0, 30.0))
+    shaded = flat_photo((0.3, 0.3, 0.3), shadow_mm=left_half, shadow_light=0.45)
+    assert window(shaded, 10, 30)[1] / window(shaded, 70, 30)[1] == pytest.approx(0.45, abs=0.03)
+
+
+def test_phone_tone_curve_is_an_s_curve_fixed_at_mid_grey():
+    def encoded(level: float, contrast: float) -> float:
+        linear = float(srgb_decode(np.array(level)))
+        return float(srgb_encode(flat_photo((linear,) * 3, tone_contrast=contrast)[30, 40, 1]))
+
+    assert encoded(0.5, 0.6) == pytest.approx(0.5, abs=0.01)
+    assert encoded(0.25, 0.6) < encoded(0.25, 0.0) - 0.03  # shadows pressed down
+    assert encoded(0.75, 0.6) > encoded(0.75, 0.0) + 0.03  # highlights lifted
+
+
+def test_saturation_boost_scales_chroma_around_luma():
+    colour = tuple(float(v) for v in srgb_decode(np.array([0.6, 0.45, 0.35])))
+    plain = srgb_encode(flat_photo(colour)[30, 40])
+    boosted = srgb_encode(flat_photo(colour, saturation=1.3)[30, 40])
+    luma = np.array([0.2126, 0.7152, 0.0722])
+    assert boosted @ luma == pytest.approx(plain @ luma, abs=0.01)
+    assert boosted - boosted @ luma == pytest.approx(1.3 * (plain - plain @ luma), abs=0.015)
+
+
+def test_sensor_cross_talk_mixes_the_channels():
+    red = flat_photo((0.4, 0.0, 0.0), crosstalk=SENSOR_CROSSTALK)[30, 40]
+    assert red[1] > 0.05 and red[2] > 0.01  # a pure red scene reaches green and blue
+
+
+def test_realistic_cases_put_their_charts_in_the_frame(realistic_photos):
+    for name, photo in realistic_photos.items():
+        corners, camera = photo.chart_corners, photo.camera
+        assert corners is not None, name
+        assert np.all(corners >= 0) and np.all(corners < [camera.width, camera.height]), name
+    far = realistic_photos["phone, Mini far away (150 px)"].chart_corners
+    assert max(np.ptp(far, axis=0)) == pytest.approx(150, abs=8)  # "small": about 150 px

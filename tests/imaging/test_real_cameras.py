@@ -13,14 +13,15 @@ import pytest
 from PIL import Image, ImageCms
 
 from scarrx.imaging import CHARTS, DEFAULT_CHART_NAME, analyze, chart_model, heavy_work
-from scarrx.imaging.calibrate import calibrate
-from scarrx.imaging.chart import PatchSamples
+from scarrx.imaging.calibrate import PATCH_XY, UNEVEN_REFUSE, calibrate
+from scarrx.imaging.chart import PatchSamples, find_chart
 from scarrx.imaging.cli import main
 from scarrx.imaging.colorimetry import REFERENCE_LINEAR_SRGB
 from scarrx.imaging.decode import SRGB_PROFILE, decode, prepare_upload
 from scarrx.imaging.errors import ImagingError
+from scarrx.imaging.light import FRAME_DIP, frame_dip
 from scarrx.imaging.metrics import as_polygon
-from scarrx.imaging.phantom import WARM_CAST, SceneSpec, make_scene, photograph
+from scarrx.imaging.phantom import WARM_CAST, SceneSpec, make_scene, photograph, realistic_cases
 from scarrx.imaging.work import configure_heavy_work
 
 
@@ -168,3 +169,99 @@ def test_heavy_work_lets_no_more_than_the_limit_run_at_once():
         with heavy_work(timeout=0.01):
             pass
     assert replace  # dataclasses.replace kept for fixtures above
+
+
+# --- phantoms that behave like real cameras (phantom.realistic_cases) ------------------
+
+
+@pytest.mark.parametrize("name", list(realistic_cases()))
+def test_realistic_phantom_is_found_calibrated_and_measured(realistic_photos, name):
+    photo = realistic_photos[name]
+    scene = photo.scene
+    result = analyze(photo.jpeg, photo.roi, photo.reference, chart=scene.spec.chart)
+    corners = np.array(result["calibration"]["chart_corners"])
+    assert np.abs(corners - photo.chart_corners).max() < 2.0
+    assert result["px_per_mm"] == pytest.approx(photo.px_per_mm, rel=0.01)
+    assert result["calibrated"], result.get("reason")
+    assert result["calibration"]["heldout_skin_delta_e2000"] <= 2.0
+    assert result["calibration"]["heldout_delta_e2000"] <= 3.0
+    # A phone's S-curve and saturation survive a low-order correction in part; the
+    # scar-minus-reference difference keeps most of the truth.
+    truth = scene.true_lab(scene.roi_mm)[1] - scene.true_lab(scene.spec.reference_mm)[1]
+    assert result["difference"]["a_star"] == pytest.approx(truth, abs=1.5)
+
+
+def test_hand_shadow_on_the_chart_is_left_out_and_named(realistic_photos):
+    photo = realistic_photos["phone, hand's shadow on the chart"]
+    result = analyze(photo.jpeg, photo.roi, photo.reference)
+    warnings = " ".join(result["calibration"]["warnings"])
+    assert "in shadow" in warnings and "turn so the light falls evenly" in warnings
+    assert set(result["calibration"]["excluded_patches"]) <= {
+        "orange yellow", "bluish green", "yellow green", "blue flower", "orange", "cyan"
+    }  # fmt: skip
+
+
+def test_cli_batch_gives_the_same_lines_in_order_whatever_the_jobs(tmp_path, capsys, classic_photo):
+    paths = []
+    for k in range(3):
+        (tmp_path / f"{k}.jpg").write_bytes(classic_photo.jpeg)
+        paths.append(str(tmp_path / f"{k}.jpg"))
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in classic_photo.reference)
+    outputs = []
+    for jobs in ("1", "3"):
+        assert main(["analyze", *paths, "--roi", pts, "--reference", pts, "--jobs", jobs]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert [json.loads(line)["file"] for line in outputs[0].splitlines()] == paths
+    assert main(["analyze", *paths, "--roi", pts, "--reference", pts, "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+# --- light on the chart (issue 8, part 3) ------------------------------------------------
+
+
+def true_unevenness(photo) -> float:
+    """Brightest over darkest corner of exp(a·x + b·y) fitted to the light the phantom's
+    camera put on the patch centres: the figure calibration reports."""
+    spec = photo.scene.spec
+    light = photo.light_at(spec.chart.patch_centres_mm() + spec.chart_origin_mm)
+    design = np.column_stack([np.ones(24), PATCH_XY])
+    coef, *_ = np.linalg.lstsq(design, np.log(light), rcond=None)
+    return float(np.exp(2 * np.abs(coef[1:]).sum()))
+
+
+def test_uneven_light_on_the_chart_is_measured_and_warned(realistic_photos):
+    photo = realistic_photos["phone, warm lamp to one side"]
+    calibration = analyze(photo.jpeg, photo.roi, photo.reference)["calibration"]
+    assert calibration["light_unevenness"] == pytest.approx(true_unevenness(photo), rel=0.1)
+    assert any("light is uneven" in w for w in calibration["warnings"])
+
+
+def test_light_far_stronger_on_one_side_is_refused_with_what_to_do(realistic_photos):
+    photo = realistic_photos["phone, daylight"]
+    lamp = photograph(photo.scene, replace(photo.camera, light_gradient=(1.2, 0.0)))
+    result = analyze(lamp.jpeg, lamp.roi, lamp.reference)
+    assert true_unevenness(lamp) > UNEVEN_REFUSE
+    assert not result["calibrated"]
+    assert "light falls very unevenly" in result["reason"]
+    assert "turn so the light falls evenly on it" in result["reason"]
+
+
+def test_dark_band_on_the_frame_is_a_shadow_even_between_patches(realistic_photos):
+    photo = realistic_photos["phone, daylight"]
+    chart, (ox, _) = photo.scene.spec.chart, photo.scene.spec.chart_origin_mm
+    # A strap's shadow along the gap between the third and fourth columns: it misses
+    # the sampled middle of every patch.
+    x = ox + chart.patch_mm + 2 * chart.pitch_mm + (chart.pitch_mm - chart.patch_mm) / 2
+    strap = ((x - 1.2, 0.0), (x + 1.2, 0.0), (x + 1.2, 120.0), (x - 1.2, 120.0))
+    camera = replace(photo.camera, shadow_mm=strap, shadow_light=0.3, shadow_edge_mm=0.5)
+    shaded = photograph(photo.scene, camera)
+    image = decode(shaded.jpeg)
+    location = find_chart(image)
+    assert (
+        frame_dip(image.rgb, location)
+        < FRAME_DIP
+        < frame_dip(decode(photo.jpeg).rgb, find_chart(decode(photo.jpeg)))
+    )
+    result = analyze(shaded.jpeg, shaded.roi, shaded.reference)
+    assert any("black frame is darker" in w for w in result["calibration"]["warnings"])

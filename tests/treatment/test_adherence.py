@@ -306,7 +306,9 @@ def test_each_scheduled_local_time_occurs_exactly_once_per_day_across_changes(pl
     zone, start = place
     slots = schedule(start=start, days=6, times=times, zone=zone)
     assert len(slots) == 6 * len(times)
-    assert len({s.at for s in slots}) == len(slots)  # no instant scheduled twice
+    # No slot twice. Two slots share an instant only where the clocks skipped one's time
+    # and moved it onto the other's (02:00 → 03:00 beside a 03:00 slot): both stay due.
+    assert len({(s.name, s.at) for s in slots}) == len(slots)
     for offset in range(6):
         today = [s for s in slots if s.on == start + timedelta(days=offset)]
         assert sorted(s.name for s in today) == sorted(times)
@@ -360,3 +362,15 @@ def test_dose_adherence_is_between_0_and_1_and_counts_each_slot_once(
     assert result.overall.scheduled == sum(w.scheduled for w in result.weeks)
     matched = sum(o.logged is not None for o in result.slots)
     assert matched + len(result.unmatched) == len(logs)
+
+
+def test_a_skipped_time_moved_onto_another_slots_time_keeps_both_slots():
+    slots = schedule(
+        start=date(2026, 3, 8),
+        days=1,
+        times={"a": time(2, 0), "b": time(3, 0)},
+        zone="America/New_York",
+    )
+
+    assert [s.name for s in slots] == ["a", "b"]
+    assert slots[0].at == slots[1].at  # 02:00 did not exist that night: 03:00 EDT for both

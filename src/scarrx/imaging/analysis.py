@@ -1,7 +1,7 @@
 """One photo in, one JSON-able result out: the contract of `scarrx photo analyze`.
 
 The order is chosen for speed on a 12 MP photo: decode once at full resolution; find
-the chart on an area-reduced copy (6 ms to make from pixels already decoded, cheaper
+the chart on a reduced copy (2 ms to sample from pixels already decoded, far cheaper
 than a second, draft-mode decode); sample the chart and measure regions at full
 resolution, but only inside them. A baseline, when given, is only ever decoded reduced
 (JPEG draft), because alignment works on reduced copies.
@@ -15,17 +15,31 @@ import numpy as np
 
 from .align import MIN_QUALITY, Alignment, align
 from .calibrate import DEFAULT_METHOD, HELDOUT_THRESHOLD, Calibration, Correction, calibrate
-from .chart import ChartLocation, chart_from_corners, find_chart, sample_patches
+from .chart import (
+    MIN_CHART_PX,
+    ChartLocation,
+    ChartSearch,
+    chart_from_corners,
+    find_chart,
+    sample_patches,
+    search_chart,
+)
 from .charts import DEFAULT_CHART, ChartGeometry, chart_model
 from .decode import MAX_PIXELS, DecodedImage, decode, decode_reduced, read_input, reduce
 from .errors import ImagingError
+from .light import frame_dip
 from .metrics import as_polygon, difference, pit_measure, region_colour
 from .version import ALGORITHM_VERSION
 
 NO_CHART = (
     "no colour chart found in the photo: put the ColorChecker in the frame, "
     "or give its four corners (if it is in the frame but far away, hold it closer: "
-    "its long side should be at least a sixth of the photo's)"
+    f"its long side should be at least {MIN_CHART_PX} pixels, about a sixth of the photo's)"
+)
+TOO_SMALL = (
+    "the colour chart is too small in the photo to measure (about {px:.0f} pixels across; "
+    f"it needs {MIN_CHART_PX}): bring the camera about {{closer:.1f}} times closer to the "
+    "chart, or hold the chart nearer the camera"
 )
 
 
@@ -53,11 +67,12 @@ def analyze(
     """
     chart = chart_model(chart)
     image = decode(read_input(path_or_bytes), max_pixels=max_pixels)
-    small = reduce(image)
-    location = _locate(image, small, corners, chart)
+    search = _locate(image, corners, chart)
+    location = search.location
     result: dict[str, Any] = {"algorithm_version": ALGORITHM_VERSION}
     where = ""
     if baseline is not None:
+        small = reduce(image)  # area-averaged: alignment's features want no aliasing
         aligned = _align(
             baseline, small, roi, reference, location, chart, min_alignment_quality, max_pixels
         )
@@ -66,7 +81,7 @@ def analyze(
         where = " carried over to the follow-up"
     roi_pts = as_polygon(roi, image.full_width, image.full_height, "roi", where)
     ref_pts = as_polygon(reference, image.full_width, image.full_height, "reference", where)
-    correction = _calibrate(image, location, method, threshold, result, chart)
+    correction = _calibrate(image, search, method, threshold, result, chart)
     if correction is not None and location is not None:
         result.update(_measure(image, correction, location.px_per_mm, roi_pts, ref_pts))
     return _ordered(result)
@@ -89,18 +104,16 @@ def calibration_only(
     """
     chart = chart_model(chart)
     image = decode(read_input(path_or_bytes), max_pixels=max_pixels)
-    location = _locate(image, reduce(image), corners, chart)
+    search = _locate(image, corners, chart)
     result: dict[str, Any] = {"algorithm_version": ALGORITHM_VERSION}
-    _calibrate(image, location, method, threshold, result, chart)
+    _calibrate(image, search, method, threshold, result, chart)
     return _ordered(result)
 
 
-def _locate(
-    image: DecodedImage, small: DecodedImage, corners: object | None, chart: ChartGeometry
-) -> ChartLocation | None:
+def _locate(image: DecodedImage, corners: object | None, chart: ChartGeometry) -> ChartSearch:
     if corners is not None:
-        return chart_from_corners(image, corners, chart)
-    return find_chart(small, chart)
+        return ChartSearch(chart_from_corners(image, corners, chart))
+    return search_chart(image, chart)
 
 
 def _align(
@@ -131,21 +144,26 @@ def _align(
 
 def _calibrate(
     image: DecodedImage,
-    location: ChartLocation | None,
+    search: ChartSearch,
     method: str,
     threshold: float,
     result: dict[str, Any],
     chart: ChartGeometry,
 ) -> Correction | None:
     """Fill in the calibration keys of `result`; the correction, if it may be used."""
+    location = search.location
     calibration = None
     if location is not None:
         samples = sample_patches(image.rgb, location)
-        calibration = calibrate(samples, method=method, threshold=threshold)
+        dip = frame_dip(image.rgb, location)
+        calibration = calibrate(samples, method=method, threshold=threshold, frame_dip=dip)
     result["calibrated"] = bool(calibration and calibration.calibrated)
     result["calibration"] = _calibration_dict(calibration, location, chart)
     result["px_per_mm"] = None if location is None else round(location.px_per_mm, 4)
-    if calibration is None:
+    if calibration is None and search.too_small_px is not None:
+        px = search.too_small_px
+        result["reason"] = TOO_SMALL.format(px=px, closer=max(1.1, MIN_CHART_PX / px))
+    elif calibration is None:
         result["reason"] = NO_CHART
     elif not calibration.calibrated:
         result["reason"] = calibration.reason

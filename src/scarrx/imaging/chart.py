@@ -6,8 +6,9 @@ GL libraries), and two wheels that both own `cv2` break each other; scarrx ships
 `opencv-python-headless`. The chart is also an easy target for a small detector: a
 lattice of flat, square patches separated by dark gaps.
 
-How detection works, on a reduced copy (about 0.75 MP; a full 12 MP search would cost
-many times the decode, and the lattice is no harder to see at this size):
+How detection works, on a reduced copy (about 0.75 MP, sampled bilinearly; a full
+12 MP search would cost many times the decode, and the lattice is no harder to see at
+this size):
 
 1. Flat regions are pixels whose local colour gradient is below a noise-adaptive
    threshold; each patch interior is one flat, nearly square connected component.
@@ -16,9 +17,14 @@ many times the decode, and the lattice is no harder to see at this size):
    patch integer lattice indices, and a RANSAC homography maps indices to pixels.
 3. Which lattice cell is which patch (4 rotations, mirrored or not, and the offset when
    some patches were missed, e.g. black on the black card) is decided by colour: each
-   candidate assignment is scored by how well one 3×3 matrix maps the sampled linear
-   RGB onto the reference values. A colour cast cannot fool this: the true assignment
-   fits whatever the cast, a permuted one does not.
+   candidate assignment is scored by how well a power law per channel (fitted on the
+   cells it calls the neutral ramp) and one 3×3 matrix map the sampled linear RGB onto
+   the reference values, and whether its neutral ramp darkens from white to black as
+   any tone curve keeps it. A colour cast or a camera's tone curve cannot fool this:
+   the true assignment fits whatever they are, a permuted one does not (figures at
+   MAX_ASSIGNMENT_RESIDUAL).
+   Every linked group of squares is tried, so the other page of a Passport does not
+   hide the chart.
 
 Corners are the outer corners of the four corner patches (not the card's edge, which
 varies between chart editions), in this order: beside "dark skin" (patch 1), beside
@@ -30,23 +36,41 @@ half of each patch, so borders, blur and JPEG ringing stay out.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
-from itertools import product
 
 import cv2
 import numpy as np
 
 from .charts import COLUMNS, DEFAULT_CHART, ROWS, ChartGeometry
-from .colorimetry import REFERENCE_LINEAR_SRGB, SRGB_DECODE_LUT
-from .decode import DecodedImage, reduce
+from .colorimetry import SRGB_DECODE_LUT
+from .decode import REDUCED_LONG_SIDE, DecodedImage, reduce
 from .errors import ImagingError
+from .lattice import (
+    MAX_ASSIGNMENT_RESIDUAL,
+    MIN_CHART_PX,
+    MIN_SQUARE_AREA,
+    TINY_SQUARE_AREA,
+    apply_h,
+    assignment_residual,
+    best_assignment,
+    flat_squares,
+    lattices,
+    window_means,
+    window_radius,
+)
 
-MIN_SQUARES = 8  # patches seen before we trust a lattice (of 24; black is often missed)
-# Recognising the chart: relative RMS residual of a 3×3 fit from sampled to reference
-# linear RGB. The true patch order scores 0.05-0.25 under casts and tone-curve errors;
-# wrong orders and things that are not the chart score above 0.6.
-MAX_ASSIGNMENT_RESIDUAL = 0.4
+__all__ = [
+    "MAX_ASSIGNMENT_RESIDUAL",
+    "MIN_CHART_PX",
+    "ChartLocation",
+    "ChartSearch",
+    "PatchSamples",
+    "chart_from_corners",
+    "find_chart",
+    "sample_patches",
+    "search_chart",
+]
+
 SAMPLE_FRACTION = 0.5  # sample the central half (by side) of each patch
 
 
@@ -72,7 +96,7 @@ class ChartLocation:
         half = self.geometry.patch_mm * fraction / 2
         offsets = np.array([[-half, -half], [half, -half], [half, half], [-half, half]])
         pts = self.geometry.patch_centres_mm()[:, None, :] + offsets[None]
-        return _apply_h(self.homography, pts.reshape(-1, 2)).reshape(24, 4, 2)
+        return apply_h(self.homography, pts.reshape(-1, 2)).reshape(24, 4, 2)
 
 
 @dataclass(frozen=True)
@@ -94,20 +118,63 @@ class PatchSamples:
 def find_chart(
     image: DecodedImage, geometry: ChartGeometry = DEFAULT_CHART
 ) -> ChartLocation | None:
-    """Detect the chart on a reduced copy; None when there is none to be found."""
-    small = reduce(image)
-    squares = _flat_squares(small.rgb)
-    lattice = _lattice(squares)
-    if lattice is None:
-        return None
-    indices, centres = lattice
-    cell_to_px = _best_assignment(small.rgb, indices, centres)
-    if cell_to_px is None:
+    """Detect the chart; None when there is none to be found (`search_chart` says more)."""
+    return search_chart(image, geometry).location
+
+
+@dataclass(frozen=True)
+class ChartSearch:
+    """What a search found: the chart, or a chart too small to measure (its long side in
+    full-resolution pixels), or neither."""
+
+    location: ChartLocation | None
+    too_small_px: float | None = None
+
+
+def search_chart(image: DecodedImage, geometry: ChartGeometry = DEFAULT_CHART) -> ChartSearch:
+    """Look for the chart on a reduced copy first (about 1000 px), then at twice and four
+    times that resolution while the photo has more: a chart far from the camera is too
+    small to see on the reduced copy (its patches must be about 14 px apart there), and
+    a photo with a chart pays only for the first look. When none is found at full
+    resolution, a last look with smaller squares allowed tells a chart too small to
+    measure from no chart at all."""
+    long_side, relative = REDUCED_LONG_SIDE, True
+    while True:
+        small = reduce(image, long_side, fast=True)
+        location = _detect(small, geometry, MIN_SQUARE_AREA, relative)
+        if location is not None:
+            return ChartSearch(location)
+        if small is image:
+            break
+        long_side, relative = long_side * 2, False
+    tiny = _detect(small, geometry, TINY_SQUARE_AREA, False)
+    if tiny is None:
+        return ChartSearch(None)
+    c = tiny.corners
+    side = max(float(np.linalg.norm(c[1] - c[0])), float(np.linalg.norm(c[3] - c[0])))
+    return ChartSearch(None, side)
+
+
+def _detect(
+    small: DecodedImage, geometry: ChartGeometry, min_area: float, relative: bool
+) -> ChartLocation | None:
+    """The chart on one copy: patches of at least `min_area` px (and, on the first look,
+    at least 1/10 000 of the copy, which keeps skin texture out). Every linked group of
+    squares big enough is tried (a Passport's other page is a lattice too) and the best
+    colour fit wins."""
+    pixels = small.rgb.shape[0] * small.rgb.shape[1]
+    squares = flat_squares(small.rgb, max(min_area, pixels * 1e-4) if relative else min_area)
+    best: tuple[float, np.ndarray] | None = None
+    for indices, centres in lattices(squares):
+        found = best_assignment(small.rgb, indices, centres)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = found
+    if best is None:
         return None
     f = geometry.patch_mm / geometry.pitch_mm / 2
     cells = np.array([[-f, -f], [COLUMNS - 1 + f, -f], [COLUMNS - 1 + f, ROWS - 1 + f]])
     cells = np.vstack([cells, [[-f, ROWS - 1 + f]]])
-    corners = _to_full(_apply_h(cell_to_px, cells), small)
+    corners = _to_full(apply_h(best[1], cells), small)
     return _location(corners, geometry, "detected")
 
 
@@ -119,14 +186,14 @@ def chart_from_corners(
     clockwise = _clockwise(pts)
     candidates = [np.roll(clockwise, -k, axis=0) for k in range(4)]
     candidates += [np.roll(clockwise[::-1], -k, axis=0) for k in range(4)]
-    small = reduce(image)
+    small = reduce(image, fast=True)
     best, best_score = candidates[0], np.inf
     for order in candidates:
         location = _location(order, geometry, "given")
         sx, sy = small.scale
-        centres = _apply_h(location.homography, geometry.patch_centres_mm())
+        centres = apply_h(location.homography, geometry.patch_centres_mm())
         centres = (centres + 0.5) / np.array([sx, sy]) - 0.5
-        score = _assignment_residual(_window_means(small.rgb, centres, _radius(centres)))
+        score = assignment_residual(window_means(small.rgb, centres, window_radius(centres)))
         if score < best_score:
             best, best_score = order, score
     return _location(best, geometry, "given")
@@ -151,297 +218,40 @@ def sample_patches(rgb: np.ndarray, location: ChartLocation) -> PatchSamples:
         if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
             why[k] = "out of frame"
             continue
-        crop = rgb[y0:y1, x0:x1]
-        quarters = [_quarter_counts(crop, quad - [x0, y0], q) for q in range(4)]
-        counts = np.sum(quarters, axis=0)
+        quarters = _quarter_histograms(rgb[y0:y1, x0:x1], quad - [x0, y0])  # (4, 256, 3)
+        counts = quarters.sum(axis=0)
         total = counts[:, 0].sum()
-        if total == 0 or min(q[:, 0].sum() for q in quarters) == 0:
+        if total == 0 or quarters[:, :, 0].sum(axis=1).min() == 0:
             raise ImagingError("the chart is too small in the photo to measure")
         # Mean in linear light, exactly, from each channel's histogram.
         means[k] = (counts * SRGB_DECODE_LUT[:, None]).sum(axis=0) / total
-        lum = [float((q * SRGB_DECODE_LUT[:, None]).sum() / q[:, 0].sum()) for q in quarters]
+        lum = (quarters * SRGB_DECODE_LUT[None, :, None]).sum(axis=(1, 2))
+        lum = lum / quarters[:, :, 0].sum(axis=1)
         # More than a sliver of saturated pixels: the mean is not the patch's colour.
         if counts[254:].sum(axis=0).max() > 0.02 * total:
             why[k] = "over-exposed"
-        elif max(lum) > UNEVEN_PATCH * max(min(lum), 1e-4) and max(lum) > 0.02:
+        elif lum.max() > UNEVEN_PATCH * max(lum.min(), 1e-4) and lum.max() > 0.02:
             why[k] = "partly shadowed"
     unusable = np.array([bool(reason) for reason in why])
     return PatchSamples(means, unusable, tuple(why))
 
 
-def _quarter_counts(crop: np.ndarray, quad: np.ndarray, which: int) -> np.ndarray:
-    """Channel histograms of one quarter of a sampled quad (corner `which` and the
-    midpoints beside it)."""
+def _quarter_histograms(crop: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """(4, 256, 3) counts of each 8-bit code value per channel in the four quarters of a
+    sampled quad (corner q, the midpoints beside it and the centre): one label image
+    and one bincount per channel."""
     centre = quad.mean(axis=0)
-    a, b, c = quad[which], quad[(which + 1) % 4], quad[(which - 1) % 4]
-    piece = np.array([a, (a + b) / 2, centre, (a + c) / 2])
-    mask = np.zeros(crop.shape[:2], dtype=np.uint8)
-    cv2.fillConvexPoly(mask, np.round(piece * 16).astype(np.int32), 1, shift=4)
-    return channel_histograms(crop, mask)
-
-
-def channel_histograms(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(256, 3) counts of each 8-bit code value per channel where mask is non-zero."""
-    mask8 = mask.astype(np.uint8, copy=False)
-    hists = [cv2.calcHist([crop], [c], mask8, [256], [0, 256]).ravel() for c in range(3)]
-    return np.stack(hists, axis=1).astype(np.float64)
-
-
-# --- detection internals -------------------------------------------------------------
-
-
-def _flat_squares(rgb: np.ndarray) -> np.ndarray:
-    """Rows of (cx, cy, side, angle_deg in [0, 90)) for flat, square components."""
-    blur = cv2.GaussianBlur(rgb, (5, 5), 0)
-    r, g, b = cv2.split(cv2.morphologyEx(blur, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)))
-    grad = cv2.max(cv2.max(r, g), b)
-    # Threshold well above the gradient of noise and skin texture, which most pixels show.
-    cumulative = np.cumsum(cv2.calcHist([grad], [0], None, [256], [0, 256]).ravel())
-    median = int(np.searchsorted(cumulative, cumulative[-1] / 2))
-    threshold = max(10.0, 3.0 * median)
-    flat = (grad <= threshold).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
-    area_min = max(60.0, rgb.shape[0] * rgb.shape[1] * 1e-4)
-    area_max = rgb.shape[0] * rgb.shape[1] * 0.05
-    area = stats[:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero((area >= area_min) & (area <= area_max))
-    squares = [_square(labels, stats[k], int(k)) for k in keep if k != 0]
-    return np.array([s for s in squares if s is not None]).reshape(-1, 4)
-
-
-def _square(labels: np.ndarray, stat: np.ndarray, k: int) -> tuple[float, ...] | None:
-    x, y, w, h, area = (int(v) for v in stat)
-    mask = (labels[y : y + h, x : x + w] == k).astype(np.uint8)
-    # Every outline pixel, not just turning points: the sides are fitted to them below.
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    contour = max(contours, key=cv2.contourArea)
-    (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
-    if min(rw, rh) < 4 or max(rw, rh) > 1.3 * min(rw, rh) or area < 0.8 * rw * rh:
-        return None
-    px, py = _projective_centre(contour, (cx, cy))
-    if np.hypot(px - cx, py - cy) < 0.15 * min(rw, rh):  # else the fit went astray
-        cx, cy = px, py
-    return cx + x, cy + y, float(np.sqrt(area)), angle % 90.0
-
-
-def _projective_centre(contour: np.ndarray, fallback: tuple[float, float]) -> tuple[float, float]:
-    """Where the diagonals of the patch's quadrilateral cross: the true centre of a square
-    seen in perspective (a centroid or bounding-box centre leans toward the near side).
-
-    Each side is a straight line fitted to its stretch of the outline, which is far
-    steadier than the outline's pixel-rounded corners.
-    """
-    points = contour.reshape(-1, 2)
-    approx = cv2.approxPolyDP(contour, 0.04 * cv2.arcLength(contour, True), True)
-    if len(approx) != 4:
-        return fallback
-    at = [int(np.argmin(np.abs(points - v).sum(axis=1))) for v in approx.reshape(-1, 2)]
-    sides = [_side_line(points, at[i], at[(i + 1) % 4]) for i in range(4)]
-    lines = [line for line in sides if line is not None]
-    if len(lines) != 4:
-        return fallback
-    crossings = [_cross(lines[i - 1], lines[i]) for i in range(4)]
-    corners = [c for c in crossings if c is not None]
-    if len(corners) != 4:
-        return fallback
-    centre = _cross((corners[0], corners[2] - corners[0]), (corners[1], corners[3] - corners[1]))
-    return fallback if centre is None else (float(centre[0]), float(centre[1]))
-
-
-def _side_line(points: np.ndarray, start: int, end: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(point, direction) of a line fitted to the outline between two corners, leaving out
-    a fifth at each end where the corner rounds off."""
-    run = np.roll(points, -start, axis=0)[: (end - start) % len(points) + 1]
-    trim = len(run) // 5
-    run = run[trim : len(run) - trim] if len(run) - 2 * trim >= 2 else run
-    if len(run) < 2:
-        return None
-    vx, vy, x0, y0 = cv2.fitLine(run.astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-    return np.array([x0, y0], dtype=float), np.array([vx, vy], dtype=float)
-
-
-def _cross(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
-    """Intersection of two lines given as (point, direction)."""
-    (p, d), (q, e) = a, b
-    denom = d[0] * e[1] - d[1] * e[0]
-    if abs(denom) < 1e-9:
-        return None
-    t = ((q[0] - p[0]) * e[1] - (q[1] - p[1]) * e[0]) / denom
-    return p + t * d
-
-
-def _lattice(squares: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Integer lattice indices and pixel centres of the largest linked group of squares."""
-    if len(squares) < MIN_SQUARES:
-        return None
-    links = _neighbour_links(squares)
-    group = _largest_group(len(squares), links)
-    if len(group) < MIN_SQUARES:
-        return None
-    index = _walk(squares, group, links)
-    members = np.array(sorted(index))
-    ij = np.array([index[m] for m in members], dtype=np.float64)
-    centres = squares[members, :2]
-    pitch = float(np.median(squares[members, 2])) * 1.15
-    h, inliers = cv2.findHomography(ij, centres, cv2.RANSAC, 0.1 * pitch)
-    if h is None:
-        return None
-    ok = inliers.ravel().astype(bool)
-    ij, centres = ij[ok], centres[ok]
-    span = ij.max(axis=0) - ij.min(axis=0) + 1
-    fits = (span[0] <= COLUMNS and span[1] <= ROWS) or (span[0] <= ROWS and span[1] <= COLUMNS)
-    if len(ij) < MIN_SQUARES or not fits or min(span) < 2:
-        return None
-    return ij.astype(int), centres
-
-
-def _neighbour_links(squares: np.ndarray) -> list[tuple[int, int]]:
-    """Pairs of similar squares one pitch apart along their own axes."""
-    centres, sides, angles = squares[:, :2], squares[:, 2], squares[:, 3]
-    d = centres[None, :, :] - centres[:, None, :]
-    dist = np.hypot(d[..., 0], d[..., 1])
-    side = (sides[:, None] + sides[None, :]) / 2
-    ratio = sides[None, :] / sides[:, None]
-    turn = np.abs((angles[None, :] - angles[:, None] + 45) % 90 - 45)
-    # Direction of the link, folded like the squares' angles, must match square a's axes.
-    heading = np.rad2deg(np.arctan2(d[..., 1], d[..., 0])) % 90
-    skew = np.abs((heading - angles[:, None] + 45) % 90 - 45)
-    ok = (ratio > 0.75) & (ratio < 1.33) & (dist > side) & (dist < 1.8 * side)
-    ok &= (turn < 12) & (skew < 12)
-    a, b = np.nonzero(ok)
-    return list(zip(a.tolist(), b.tolist(), strict=True))
-
-
-def _largest_group(n: int, links: list[tuple[int, int]]) -> list[int]:
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in links:
-        parent[root(a)] = root(b)
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(root(i), []).append(i)
-    return max(groups.values(), key=len)
-
-
-def _walk(
-    squares: np.ndarray, group: list[int], links: list[tuple[int, int]]
-) -> dict[int, tuple[int, int]]:
-    """Breadth-first lattice indices, stepping along the group's mean axes."""
-    members = set(group)
-    # Mean orientation of the group; angles are periodic in 90°, so average 4θ.
-    quad = np.deg2rad(squares[group, 3] * 4)
-    theta = np.arctan2(np.sin(quad).mean(), np.cos(quad).mean()) / 4
-    axes = np.array([[np.cos(theta), np.sin(theta)], [-np.sin(theta), np.cos(theta)]])
-    neighbours: dict[int, list[int]] = {}
-    for a, b in links:
-        if a in members:
-            neighbours.setdefault(a, []).append(b)
-    seed = max(group, key=lambda m: len(neighbours.get(m, [])))
-    index = {seed: (0, 0)}
-    queue = deque([seed])
-    while queue:
-        a = queue.popleft()
-        for b in neighbours.get(a, []):
-            if b not in index:
-                u, v = axes @ (squares[b, :2] - squares[a, :2])
-                step = (int(np.sign(u)), 0) if abs(u) > abs(v) else (0, int(np.sign(v)))
-                index[b] = (index[a][0] + step[0], index[a][1] + step[1])
-                queue.append(b)
-    return index
-
-
-# Signed permutation matrices: lattice axes vs chart (column, row), mirrored or not.
-_ORIENTATIONS = [
-    np.array(m, dtype=int)
-    for m in (
-        [[1, 0], [0, 1]],
-        [[0, -1], [1, 0]],
-        [[-1, 0], [0, -1]],
-        [[0, 1], [-1, 0]],
-        [[-1, 0], [0, 1]],
-        [[0, 1], [1, 0]],
-        [[1, 0], [0, -1]],
-        [[0, -1], [-1, 0]],
-    )
-]
-
-
-def _best_assignment(rgb: np.ndarray, ij: np.ndarray, centres: np.ndarray) -> np.ndarray | None:
-    """Homography from chart cell (column, row) to pixels for the best colour fit."""
-    lattice_h, _ = cv2.findHomography(ij.astype(np.float64), centres, 0)
-    cells = np.stack(np.divmod(np.arange(24), COLUMNS)[::-1], axis=1)  # (col, row)
-    best, best_score = None, MAX_ASSIGNMENT_RESIDUAL
-    lo, hi = ij.min(axis=0), ij.max(axis=0)
-    for a in _ORIENTATIONS:
-        mapped = cells @ a.T
-        for t in _offsets(mapped, lo, hi):
-            cell_h = lattice_h @ np.array(
-                [[a[0, 0], a[0, 1], t[0]], [a[1, 0], a[1, 1], t[1]], [0, 0, 1]], dtype=np.float64
-            )
-            px = _apply_h(cell_h, cells.astype(np.float64))
-            if not _inside(px, rgb.shape, margin=2):
-                continue
-            score = _assignment_residual(_window_means(rgb, px, _radius(px)))
-            if score < best_score:
-                best, best_score = cell_h, score
-    return best
-
-
-def _offsets(mapped: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[tuple[int, int]]:
-    """Translations that put every observed lattice index inside the chart."""
-    m_lo, m_hi = mapped.min(axis=0), mapped.max(axis=0)
-    ranges = [range(int(hi[k] - m_hi[k]), int(lo[k] - m_lo[k]) + 1) for k in range(2)]
-    return list(product(ranges[0], ranges[1]))
-
-
-def _assignment_residual(linear: np.ndarray) -> float:
-    """Relative RMS error of the best 3×3 map from sampled to reference linear RGB."""
-    m, *_ = np.linalg.lstsq(linear, REFERENCE_LINEAR_SRGB, rcond=None)
-    residual = linear @ m - REFERENCE_LINEAR_SRGB
-    return float(np.sqrt(np.sum(residual**2) / np.sum(REFERENCE_LINEAR_SRGB**2)))
-
-
-def _window_means(rgb: np.ndarray, px: np.ndarray, radius: int) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    out = np.zeros((len(px), 3))
-    for k, (x, y) in enumerate(np.round(px).astype(int)):
-        x0, x1 = max(0, x - radius), min(w, x + radius + 1)
-        y0, y1 = max(0, y - radius), min(h, y + radius + 1)
-        window = rgb[y0:y1, x0:x1].reshape(-1, 3)
-        out[k] = SRGB_DECODE_LUT[window].mean(axis=0) if len(window) else 0.0
-    return out
-
-
-def _radius(px: np.ndarray) -> int:
-    """A window radius of about a fifth of the patch pitch (row neighbours are adjacent)."""
-    grid = px.reshape(ROWS, COLUMNS, 2)
-    pitch = float(np.median(np.linalg.norm(np.diff(grid, axis=1), axis=2)))
-    return max(1, int(pitch * 0.2))
-
-
-def _inside(px: np.ndarray, shape: tuple[int, ...], margin: float) -> bool:
-    h, w = shape[:2]
-    return bool(
-        np.all(px[:, 0] >= margin)
-        and np.all(px[:, 0] < w - margin)
-        and np.all(px[:, 1] >= margin)
-        and np.all(px[:, 1] < h - margin)
-    )
+    labels = np.zeros(crop.shape[:2], dtype=np.uint8)
+    for q in range(4):
+        a, b, c = quad[q], quad[(q + 1) % 4], quad[(q - 1) % 4]
+        piece = np.array([a, (a + b) / 2, centre, (a + c) / 2])
+        cv2.fillConvexPoly(labels, np.round(piece * 16).astype(np.int32), q + 1, shift=4)
+    index = labels.astype(np.intp).ravel() * 256
+    counts = [np.bincount(index + crop[..., c].ravel(), minlength=5 * 256) for c in range(3)]
+    return np.stack(counts, axis=-1).reshape(5, 256, 3)[1:].astype(np.float64)
 
 
 # --- geometry helpers ----------------------------------------------------------------
-
-
-def _apply_h(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-    out = cv2.perspectiveTransform(pts[None], h)[0]
-    return out
 
 
 def _to_full(pts: np.ndarray, image: DecodedImage) -> np.ndarray:

@@ -218,17 +218,20 @@ def pit_measure(
 ) -> PitMeasure:
     """Exploratory: count and area (mm²) of dark pits inside a region.
 
-    Works at about 8 px/mm whatever the photo's resolution: pits are millimetres wide.
+    Works at 8-16 px/mm whatever the photo's resolution: pits are millimetres wide.
     Luminance is corrected linear Y; the skin around each pit is estimated by a
     morphological closing over ~6 mm, which ignores dark spots smaller than that.
     """
     crop, mask = _crop_and_mask(rgb, as_polygon(polygon, rgb.shape[1], rgb.shape[0], "roi"))
-    factor = min(1.0, _PIT_WORKING_PX_PER_MM / px_per_mm)
-    if factor < 1.0:
-        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-    scale = px_per_mm * factor  # working pixels per mm
+    # Reduce by a whole factor (OpenCV's fast path for area averaging), to no coarser
+    # than the working resolution: 18.6 px/mm is read at 9.3.
+    step = max(1, int(px_per_mm / _PIT_WORKING_PX_PER_MM))
+    if step > 1:
+        size = (max(1, crop.shape[1] // step), max(1, crop.shape[0] // step))
+        h, w = size[1] * step, size[0] * step
+        crop = cv2.resize(crop[:h, :w], size, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask[:h, :w].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    scale = px_per_mm / step  # working pixels per mm
     contrast = _darkness(crop, correction, scale)
     inside = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     pits = _hysteresis(np.where(inside, contrast, 0.0), PIT_EDGE, PIT_CORE)
@@ -251,11 +254,19 @@ def _hysteresis(values: np.ndarray, low: float, high: float) -> np.ndarray:
 def _darkness(crop: np.ndarray, correction: Correction, px_per_mm: float) -> np.ndarray:
     """1 − Y/Y_surround: how much darker each pixel is than the skin around it."""
     lut = correction.lut()
-    pre = np.stack([lut[crop[..., c], c] for c in range(3)], axis=-1)
-    y = np.clip(_luminance(pre, correction), 1e-4, None).astype(np.float32)
+    if correction.matrix.shape[0] == 3:
+        # Y of the corrected colour is a weighted sum of the three curved channels: one
+        # table lookup per channel and one weighted sum, in OpenCV (about 1 ms a MP).
+        weights = (correction.matrix @ _Y_WEIGHTS).astype(np.float32)
+        table = (lut * weights).astype(np.float32).reshape(1, 256, 3)
+        summed = cv2.transform(cv2.LUT(np.ascontiguousarray(crop), table), np.ones((1, 3)))
+        y: np.ndarray = np.clip(summed, 1e-4, None).astype(np.float32)
+    else:
+        pre = np.stack([lut[crop[..., c], c] for c in range(3)], axis=-1)
+        y = np.clip(_luminance(pre, correction), 1e-4, None).astype(np.float32)
     # Blur away pores and pixel texture (~0.15 mm) before looking for millimetre pits.
-    y = cv2.GaussianBlur(y, (0, 0), max(0.5, 0.15 * px_per_mm))
-    return 1.0 - y / _surround(y, px_per_mm)
+    blurred = cv2.GaussianBlur(y, (0, 0), max(0.5, 0.15 * px_per_mm))
+    return 1.0 - blurred / _surround(blurred, px_per_mm)
 
 
 def _surround(y: np.ndarray, px_per_mm: float) -> np.ndarray:
@@ -274,7 +285,7 @@ def _luminance(pre: np.ndarray, correction: Correction) -> np.ndarray:
     if correction.matrix.shape[0] == 3:
         # Y of the corrected colour, folded into one weight vector: cheaper per pixel.
         return pre @ (correction.matrix @ _Y_WEIGHTS)
-    return correction.apply(pre ** (1 / correction.gamma)) @ _Y_WEIGHTS
+    return correction.apply_curved(pre) @ _Y_WEIGHTS
 
 
 def _crop_and_mask(rgb: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,23 @@ change the texture, so a baseline and a follow-up differ only where we say they 
 A `Camera` photographs a scene: rotation, scale and shift (so px/mm is known), a sensor
 with wider primaries than sRGB, white-balance gains, exposure, a tone curve whose gamma
 is off, shot and read noise, 8-bit sRGB encoding and JPEG compression.
+
+What real cameras add (issue 8: the plain phantoms hid three real problems), each off
+by default so the phantoms above do not change:
+
+- light that is not even: vignetting (falloff towards the frame's corners, as the
+  cos⁴ law and the lens give), a gradient across the frame (a window or lamp to one
+  side), and a partial shadow with a soft edge (a hand or the phone over the chart);
+- a sensor whose sensitivities are not sRGB's: a cross-talk matrix mixes the channels
+  where a real sensor's colour filters overlap, and the phone's own colour matrix only
+  partly undoes it;
+- a phone's rendering: an S-shaped tone curve (more contrast: shadows pressed down,
+  highlights lifted, as every phone "look" does) and a saturation boost, both applied
+  to the encoded values after the sRGB curve, where a phone applies them, so that no
+  per-channel curve and 3×3 matrix in linear light can undo them exactly.
+
+`REALISTIC` names such cameras and scenes (small and other-sized charts among them);
+the tests and `make bench` use them, so that their figures resemble real photos.
 """
 
 from __future__ import annotations
@@ -113,11 +130,105 @@ class Camera:
     noise: float = 0.01  # shot-noise scale, relative
     jpeg_quality: int = 90
     seed: int = 0
+    # What real cameras add (module docstring); the defaults add nothing.
+    crosstalk: tuple[tuple[float, float, float], ...] | None = None  # 3×3, rows sum to 1
+    tone_contrast: float = 0.0  # S-curve strength on encoded values, 0..1 (0: none)
+    saturation: float = 1.0  # chroma gain on encoded values around their luma
+    vignetting: float = 0.0  # light lost at the frame's corners, as a fraction
+    light_gradient: tuple[float, float] = (0.0, 0.0)  # light ∝ exp(gx·x + gy·y), x,y ∈ ±1
+    shadow_mm: Polygon | None = None  # a soft-edged shadow, in scene millimetres
+    shadow_light: float = 0.45  # fraction of the light left inside the shadow
+    shadow_edge_mm: float = 2.0  # width of the shadow's soft edge (penumbra)
 
 
 # Strong casts: uncorrected ΔE2000 on the chart is well above 5 for both.
 WARM_CAST = Camera(wb_gains=(1.38, 1.0, 0.62), exposure=0.76, gamma=1.15)
 COOL_CAST = Camera(wb_gains=(0.80, 1.0, 1.32), exposure=0.8, gamma=0.9)
+
+
+# Cameras that behave like real ones (module docstring). The cross-talk matrices map
+# scene linear sRGB to what the camera renders as linear RGB before its tone curve;
+# rows sum to 1, so a neutral stays neutral up to white balance. A phone's colour
+# matrix leaves a mild mixing like PHONE_CROSSTALK (and its sign errors); a machine-
+# vision camera without one leaves the overlap of its colour filters, much stronger.
+PHONE_CROSSTALK = ((0.84, 0.19, -0.03), (0.07, 0.86, 0.07), (0.01, 0.16, 0.83))
+SENSOR_CROSSTALK = ((0.62, 0.33, 0.05), (0.17, 0.69, 0.14), (0.04, 0.31, 0.65))
+PHONE = Camera(
+    wb_gains=(1.06, 1.0, 0.93),  # auto white balance, a little off
+    crosstalk=PHONE_CROSSTALK,
+    tone_contrast=0.5,
+    saturation=1.2,
+    vignetting=0.3,
+    light_gradient=(0.12, 0.05),
+    noise=0.012,
+    jpeg_quality=88,
+)
+PHONE_LAMP = replace(  # indoors, a warm lamp to one side, AWB only half way there
+    PHONE,
+    wb_gains=(1.22, 1.0, 0.78),
+    exposure=0.85,
+    tone_contrast=0.6,
+    saturation=1.25,
+    vignetting=0.35,
+    light_gradient=(0.3, -0.08),
+    noise=0.018,
+    seed=3,
+)
+MACHINE_VISION = Camera(  # an industrial camera: no white balance, no colour matrix
+    wb_gains=(0.62, 1.0, 0.74),
+    exposure=0.55,
+    gamma=1.6,
+    crosstalk=SENSOR_CROSSTALK,
+    vignetting=0.2,
+    noise=0.01,
+    jpeg_quality=95,
+    seed=5,
+)
+# A hand's shadow over the chart's top right corner (default scene, Mini at 14, 12 mm).
+HAND_SHADOW_MM: Polygon = ((76.0, 0.0), (112.0, 0.0), (112.0, 40.0), (88.0, 33.0))
+
+
+def realistic_cases() -> dict[str, tuple[SceneSpec, Camera]]:
+    """Named scenes and cameras that behave like real photos (tests, `make bench`)."""
+    from .charts import CHARTS
+
+    far = SceneSpec(  # a Mini at arm's length and more: its long side about 150 px
+        size_mm=(580.0, 440.0),
+        px_per_mm=3.5,
+        chart_origin_mm=(250.0, 190.0),
+        scar_centre_mm=(420.0, 300.0),
+        scar_axes_mm=(45.0, 30.0),
+        reference_mm=((60.0, 300.0), (170.0, 300.0), (170.0, 380.0), (60.0, 380.0)),
+        pit_count=0,
+    )
+    classic = SceneSpec(  # the full-size Classic beside the face
+        size_mm=(420.0, 315.0),
+        px_per_mm=2.4,
+        chart=CHARTS["classic"],
+        chart_origin_mm=(20.0, 20.0),
+        scar_centre_mm=(352.0, 240.0),
+        scar_axes_mm=(40.0, 28.0),
+        reference_mm=((40.0, 235.0), (200.0, 235.0), (200.0, 295.0), (40.0, 295.0)),
+        pit_count=0,
+    )
+    return {
+        "phone, daylight": (SceneSpec(seed=31), PHONE),
+        "phone, warm lamp to one side": (SceneSpec(seed=32), PHONE_LAMP),
+        "phone, hand's shadow on the chart": (
+            SceneSpec(seed=33),
+            replace(PHONE, shadow_mm=HAND_SHADOW_MM, seed=4),
+        ),
+        "phone, Classic card": (replace(classic, seed=34), replace(PHONE, seed=6)),
+        "phone, Nano card": (SceneSpec(seed=35, chart=CHARTS["nano"]), replace(PHONE, seed=7)),
+        "phone, Mini far away (150 px)": (replace(far, seed=36), replace(PHONE, scale=0.5, seed=8)),
+        "machine-vision camera": (SceneSpec(seed=37), MACHINE_VISION),
+    }
+
+
+def realistic_photo(name: str) -> PhantomPhoto:
+    """One of `realistic_cases`, photographed."""
+    spec, camera = realistic_cases()[name]
+    return photograph(make_scene(spec), camera)
 
 
 @dataclass(frozen=True)
@@ -143,6 +254,16 @@ class PhantomPhoto:
         if spec.chart_origin_mm is None:
             return None
         return np.asarray(self.to_image(spec.chart.corners_mm() + spec.chart_origin_mm))
+
+    def light_at(self, points_mm: Polygon | np.ndarray) -> np.ndarray:
+        """The relative illumination the camera put on scene points (1 = even light)."""
+        light = _light(self.camera, self.homography)
+        pts = np.round(np.asarray(self.to_image(points_mm))).astype(int)
+        if light is None:
+            return np.ones(len(pts))
+        x = np.clip(pts[:, 0], 0, self.camera.width - 1)
+        y = np.clip(pts[:, 1], 0, self.camera.height - 1)
+        return light[y, x].astype(np.float64)
 
     @property
     def roi(self) -> list[tuple[float, float]]:
@@ -176,10 +297,14 @@ def photograph(scene: Scene, camera: Camera = Camera()) -> PhantomPhoto:  # noqa
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
+    mm_to_image = scene_to_image @ mm_to_scene
+    light = _light(camera, mm_to_image)
+    if light is not None:
+        image *= light[..., None]
     encoded = _expose(image, camera)
     buf = io.BytesIO()
     Image.fromarray(encoded).save(buf, "JPEG", quality=camera.jpeg_quality)
-    return PhantomPhoto(buf.getvalue(), scene, camera, scene_to_image @ mm_to_scene)
+    return PhantomPhoto(buf.getvalue(), scene, camera, mm_to_image)
 
 
 def benchmark_pair(seed: int = 7) -> tuple[PhantomPhoto, PhantomPhoto]:
@@ -363,15 +488,58 @@ def _camera_pose(scene_shape: tuple[int, ...], camera: Camera) -> np.ndarray:
     return np.linalg.inv(half) @ keystone @ half @ pose
 
 
+def _light(camera: Camera, mm_to_image: np.ndarray) -> np.ndarray | None:
+    """Relative illumination over the frame (vignetting × gradient × shadow), or None."""
+    if not (camera.vignetting or any(camera.light_gradient) or camera.shadow_mm):
+        return None
+    w, h = camera.width, camera.height
+    x = np.linspace(-1.0, 1.0, w, dtype=np.float32)[None, :]
+    y = np.linspace(-1.0, 1.0, h, dtype=np.float32)[:, None]
+    gx, gy = camera.light_gradient
+    light = np.exp(np.float32(gx) * x + np.float32(gy) * y)
+    if camera.vignetting:
+        # Falloff with the square of the distance from the centre, `vignetting` lost at
+        # the corners: the first term of the cos⁴ law for a moderate field of view.
+        r2 = (x**2 * w**2 + y**2 * h**2) / np.float32(w**2 + h**2)
+        light = light * (1 - np.float32(camera.vignetting) * r2)
+    if camera.shadow_mm:
+        mask = np.zeros((h, w), dtype=np.float32)
+        pts = cv2.perspectiveTransform(np.asarray(camera.shadow_mm, np.float64)[None], mm_to_image)
+        cv2.fillPoly(mask, [np.round(pts[0] * 16).astype(np.int32)], 1.0, shift=4)
+        # The penumbra: about shadow_edge_mm wide in the image, however far the camera.
+        px_per_mm = np.sqrt(abs(np.linalg.det(mm_to_image[:2, :2])))
+        sigma = max(0.5, camera.shadow_edge_mm * px_per_mm / 2.5)
+        soft = cv2.GaussianBlur(mask, (0, 0), sigma)
+        light = light * (1 - np.float32(1 - camera.shadow_light) * soft)
+    return light.astype(np.float32)
+
+
 def _expose(image: np.ndarray, camera: Camera) -> np.ndarray:
-    """Sensor response, white balance, exposure, noise, tone curve, 8-bit sRGB."""
+    """Sensor response, white balance, exposure, noise, tone curve, 8-bit sRGB, then the
+    phone's rendering (S-curve and saturation on the encoded values)."""
     rng = np.random.default_rng([camera.seed, 99])
     gains = np.asarray(camera.wb_gains) * camera.exposure
-    sensor: np.ndarray = cv2.transform(image, (SRGB_TO_BT2020 * gains[:, None]).astype(np.float32))
+    mixing = SRGB_TO_BT2020 if camera.crosstalk is None else np.asarray(camera.crosstalk)
+    sensor: np.ndarray = cv2.transform(image, (mixing * gains[:, None]).astype(np.float32))
     noise = rng.standard_normal(sensor.shape, dtype=np.float32)
     spread = cv2.sqrt(np.maximum(sensor, 0.0)) * np.float32(camera.noise) + np.float32(0.002)
     sensor += noise * spread
     np.clip(sensor, 0.0, 1.0, out=sensor)
     if camera.gamma != 1.0:
         np.power(sensor, camera.gamma, out=sensor)
-    return _ENCODE_LUT[(sensor * 65535 + 0.5).astype(np.uint16)]
+    codes = (sensor * 65535 + 0.5).astype(np.uint16)
+    if camera.tone_contrast == 0.0 and camera.saturation == 1.0:
+        return _ENCODE_LUT[codes]
+    encoded = _phone_lut(camera.tone_contrast)[codes]
+    if camera.saturation != 1.0:
+        luma = encoded @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+        encoded = luma[..., None] + np.float32(camera.saturation) * (encoded - luma[..., None])
+    return np.round(np.clip(encoded, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _phone_lut(contrast: float) -> np.ndarray:
+    """Linear 16-bit code -> encoded value in [0, 1]: the sRGB curve, then an S-curve
+    v + c·v(1 − v)(2v − 1), monotonic for c ≤ 1, fixed at 0, ½ and 1: shadows pressed
+    down, highlights lifted."""
+    v = srgb_encode(np.linspace(0, 1, 65536))
+    return (v + contrast * v * (1 - v) * (2 * v - 1)).astype(np.float32)

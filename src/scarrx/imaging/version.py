@@ -5,4 +5,4 @@ correction model, metric definitions, pit measure, alignment), so results comput
 different code are never compared as if they were alike.
 """
 
-ALGORITHM_VERSION = "scarrx-imaging/2.0"
+ALGORITHM_VERSION = "scarrx-imaging/2.1"
