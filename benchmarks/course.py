@@ -40,6 +40,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recall import insert_series  # noqa: E402 - the pharmacy bench's set-based insert
+
 BIN = ROOT / ".venv" / "bin"
 PATIENTS = 100_000
 ACTIVE_SHARE = 0.05
@@ -265,19 +268,18 @@ def build(n: int) -> dict:
         [base.pk, ptx.pk, today, today, tech.pk, LOTS],
         "lots",
     )
-    sql(
-        f"INSERT INTO {table(Patient)} (public_id, record_number, given_name, family_name,"
-        " date_of_birth, sex, phone, email, address, time_zone, guardian_name,"
-        " guardian_relationship, fitzpatrick, pregnancy_status, allergies, current_medicines,"
-        " isotretinoin_last_6_months, anticoagulants, acne_severity, active_acne, cystic_acne,"
-        " prior_treatments, prior_treatment_notes, prescriber_id, created_at)"
-        " SELECT gen_random_uuid(), 'B-' || lpad(g::text, 7, '0'), 'Pat', 'Bench' || g,"
-        " date '1990-01-01' + mod(g, 9000), 'female', '', '', '', '', '', '', 1 + mod(g, 6),"
-        " 'not_pregnant', '', '', false, false, 'severe', false, false, '[]'::jsonb, '',"
-        " CASE WHEN mod(g, 10) = 0 THEN %s END, now() FROM generate_series(1, %s) g",
-        [staff["prescriber"].pk, n],
-        "patients",
-    )
+    # Patients through the recall bench's helper: every column, new ones included.
+    insert_series(Patient, n, {
+        "record_number": "'B-' || lpad(i::text, 7, '0')",
+        "given_name": "'Pat'",
+        "family_name": "'Bench' || i",
+        "date_of_birth": "DATE '1990-01-01' + mod(i, 9000)",
+        "sex": "'female'",
+        "fitzpatrick": "1 + mod(i, 6)",
+        "pregnancy_status": "'not_pregnant'",
+        "acne_severity": "'severe'",
+        "prescriber_id": f"CASE WHEN mod(i, 10) = 0 THEN {staff['prescriber'].pk} END",
+    })  # fmt: skip
     sql(
         f"INSERT INTO {table(Preparation)} (public_id, patient_id, formulation_id, name,"
         " water_activity, preserved, differences, created_by_id, created_at)"

@@ -70,6 +70,10 @@ def test_a_course_below_eighty_percent_over_fourteen_days_is_falling_behind(
     )
     rx.refresh_from_db()
     assert (rx.recent_applied, rx.recent_scheduled) == (1, 28)
+    counted = rx.recent_percent
+    services.refresh_standing(rx)  # the count from scratch agrees with the increment
+    rx.refresh_from_db()
+    assert rx.recent_percent == counted == Decimal("3.6")
 
 
 def test_follow_ups_due_and_batches_awaiting_verification(

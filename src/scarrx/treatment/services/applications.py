@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from scarrx.access import require
@@ -34,19 +36,20 @@ def window() -> timedelta:
 
 
 def slots_around(prescription: Prescription, on: date) -> list[adherence.Slot]:
-    """The course's scheduled slots from the day before `on` to the day after."""
+    """The course's scheduled slots from the day before `on` to the day after (their
+    `day` counts from the first of those days: only dates, names and instants are used)."""
     first = max(on - timedelta(days=1), prescription.start_on)
     last = min(on + timedelta(days=1), prescription.last_day)
     if last < first:
         return []
-    offset = (first - prescription.start_on).days
-    slots = adherence.schedule(
-        start=prescription.start_on,
-        days=offset + (last - first).days + 1,
-        times=prescription.slot_times,
-        zone=prescription.patient.zone,
+    return list(
+        adherence.schedule(
+            start=first,
+            days=(last - first).days + 1,
+            times=prescription.slot_times,
+            zone=prescription.patient.zone,
+        )
     )
-    return [s for s in slots if s.on >= first]
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ def record_application(
             row.save()
             row.applied_at = row.applied_at.astimezone(UTC)  # as stored, as a retry reads it
             if row.slot_on is not None and row.slot_on < timezone.localdate():
-                refresh_standing(prescription)
+                _count_in_standing(prescription, row)
     except IntegrityError:
         # Only where the row lock did not serialise (a key reused across courses is per
         # course): the other request's row, or the slot it took.
@@ -267,6 +270,26 @@ def percent(applied: int, scheduled: int) -> Decimal | None:
     if not scheduled:
         return None
     return (Decimal(applied * 100) / scheduled).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def _count_in_standing(prescription: Prescription, row: Application) -> None:
+    """A past slot just logged: counted into today's standing with one UPDATE when the
+    standing is current and the slot in its window, else the standing recounted."""
+    today = timezone.localdate()
+    span = recent_span(prescription, today)
+    if span is None or not span[0] <= row.slot_on <= span[1]:
+        return
+    if row.skipped:
+        return
+    applied = F("recent_applied") + 1
+    counted = Prescription.objects.filter(
+        pk=prescription.pk, recent_through=today, recent_scheduled__gt=0
+    ).update(
+        recent_applied=applied,
+        recent_percent=Round(applied * Value(100.0) / F("recent_scheduled"), 1),
+    )
+    if not counted:
+        refresh_standing(prescription, today)
 
 
 def refresh_standing(prescription: Prescription, today: date | None = None) -> None:
