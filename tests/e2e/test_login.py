@@ -43,9 +43,13 @@ def test_repeated_wrong_passwords_make_the_page_say_wait(page: Page, screenshot,
 
 
 @pytest.mark.e2e
-def test_signing_in_leads_to_the_patient_list(page: Page, sign_in, pharmacist, patient):
+def test_signing_in_leads_to_the_worklist_then_the_patient_list(
+    page: Page, sign_in, pharmacist, patient
+):
     cache.clear()
     sign_in(pharmacist)
-    expect(page).to_have_url(re.compile(r"/patients/$"))
+    expect(page).to_have_url(re.compile(r"/worklist/$"))  # the staff home page
     expect(page.locator("header.console")).to_contain_text("Phil Pharm")
+    page.locator("header.console").get_by_role("link", name="Patients").click()
+    expect(page).to_have_url(re.compile(r"/patients/$"))
     expect(page.get_by_role("link", name="Example, Ada")).to_be_visible()
