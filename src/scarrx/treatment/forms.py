@@ -17,6 +17,7 @@ from scarrx.treatment.models import (
     SkipReason,
 )
 from scarrx.treatment.services import SLOT_NAMES
+from scarrx.values import number_text
 
 DATE = forms.DateInput(attrs={"type": "date"})
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -85,7 +86,7 @@ class FillForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.batches = {str(b.public_id): b for b in batches}
         self.fields["batch"].choices = [
-            (k, f"{b.label} · BUD {b.bud:%-d %b %Y} · {b.remaining} g left")
+            (k, f"{b.label} · BUD {b.bud:%-d %b %Y} · {number_text(b.remaining)} g left")
             for k, b in self.batches.items()
         ]
 
