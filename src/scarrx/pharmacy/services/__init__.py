@@ -46,9 +46,13 @@ from scarrx.pharmacy.services.formulary import (
 from scarrx.pharmacy.services.preparations import (
     component_facts,
     derive_preparation,
+    in_use,
     open_warnings,
     override_warning,
     patient_facts,
+    screen_again,
+    screen_patient_again,
+    screen_users_again,
 )
 from scarrx.pharmacy.services.release import (
     beyond_use,
