@@ -4,25 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pharmacy', '0001_initial'),
+        ("pharmacy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='balance',
-            name='retired_on',
+            model_name="balance",
+            name="retired_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='balance',
-            name='retired_reason',
+            model_name="balance",
+            name="retired_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AlterField(
-            model_name='safetywarning',
-            name='stage',
-            field=models.CharField(choices=[('assignment', 'At assignment'), ('compounding', 'At compounding'), ('prescribing', 'At prescribing'), ('dispensing', 'At dispensing'), ('record', 'After a record change')], max_length=12),
+            model_name="safetywarning",
+            name="stage",
+            field=models.CharField(
+                choices=[
+                    ("assignment", "At assignment"),
+                    ("compounding", "At compounding"),
+                    ("prescribing", "At prescribing"),
+                    ("dispensing", "At dispensing"),
+                    ("record", "After a record change"),
+                ],
+                max_length=12,
+            ),
         ),
     ]

@@ -42,6 +42,8 @@ from scarrx.pharmacy.services.formulary import (
     formula_words,
     new_version,
     receive_lot,
+    retire_balance,
+    update_ingredient,
 )
 from scarrx.pharmacy.services.preparations import (
     component_facts,
