@@ -115,9 +115,7 @@ def test_a_new_allergen_group_matches_a_recorded_allergy(
     assert [w.code for w in services.open_warnings(preparation)] == ["allergy"]
 
 
-def test_a_hazardous_flag_on_the_base_screens_its_preparations(
-    preparation, pharmacist, formulary
-):
+def test_a_hazardous_flag_on_the_base_screens_its_preparations(preparation, pharmacist, formulary):
     services.update_ingredient(
         formulary["ingredients"]["silicone"], actor=pharmacist, reason="SDS", hazardous=True
     )

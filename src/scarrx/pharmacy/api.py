@@ -695,7 +695,7 @@ def _lines(components: list[ComponentIn]) -> list[services.ComponentLine]:
 @paginate(Pages)
 @staff(Perm.VIEW_FORMULATION)
 def list_formulations(request, status: str = ""):
-    found = Formulation.objects.all()
+    found = queries.formulations_for(request.user)
     return found.filter(status=status) if status else found
 
 
@@ -718,7 +718,7 @@ def draft_formulation(request, payload: FormulationIn):
 @router.get("/pharmacy/formulations/{formulation_id}", response=FormulationOut, summary="An MFR")
 @staff(Perm.VIEW_FORMULATION)
 def get_formulation(request, formulation_id: uuid.UUID):
-    return one(Formulation, formulation_id)
+    return queries.formulation_for(request.user, formulation_id)
 
 
 @router.patch(

@@ -249,7 +249,8 @@ def pharmacy_settings(request):
 
 @staff(Perm.VIEW_FORMULATION)
 def formulation_list(request):
-    page = console_page(request, Formulation.objects.select_related("author"))
+    mfrs = queries.formulations_for(request.user).select_related("author")
+    page = console_page(request, mfrs.prefetch_related("components__ingredient"))
     return render(request, "pharmacy/formulations.html", {"page": page})
 
 
@@ -334,8 +335,8 @@ def _initial(mfr: Formulation) -> dict:
 
 @staff(Perm.VIEW_FORMULATION)
 def formulation_detail(request, formulation_id):
-    mfr = one(Formulation, formulation_id)
-    versions = Formulation.objects.filter(code=mfr.code).order_by("-version")
+    mfr = queries.formulation_for(request.user, formulation_id)
+    versions = queries.formulations_for(request.user).filter(code=mfr.code).order_by("-version")
     context = {
         "mfr": mfr,
         "components": mfr.components.select_related("ingredient"),
