@@ -55,6 +55,8 @@ def test_an_ingredient_change_is_recorded_old_to_new_with_the_reason(formulary, 
         ({"name": "tretinoin"}, "name"),
         ({"name": "  "}, "name"),
         ({"salt_factor": "lots"}, "salt_factor"),
+        ({"density_g_per_ml": D(-1)}, "density_g_per_ml"),
+        ({"hazardous": None}, "hazardous"),
         ({"colour": "blue"}, "colour"),
     ],
 )

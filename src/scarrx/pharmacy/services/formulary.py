@@ -99,6 +99,9 @@ def _check_ingredient(ingredient: Ingredient) -> None:
     top = ingredient.max_strength_percent
     if top is not None and not 0 < Decimal(top) <= 100:
         raise ValidationError({"max_strength_percent": "Between 0 and 100 %."})
+    density = ingredient.density_g_per_ml
+    if density is not None and not Decimal(density) > 0:
+        raise ValidationError({"density_g_per_ml": "A density is more than 0 g/mL."})
 
 
 @transaction.atomic
