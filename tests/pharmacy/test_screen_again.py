@@ -95,3 +95,21 @@ def test_compounding_screens_the_record_as_it_is_now_and_keeps_the_warning(
     warning = SafetyWarning.objects.get()
     assert (warning.code, warning.stage, warning.batch) == ("allergy", "compounding", None)
     assert not Batch.objects.exists()
+
+
+def test_the_bench_page_shows_the_new_warning_that_refused_the_batch(
+    tretinoin_prep, patient, pharmacist, technician
+):
+    from tests.conftest import client_for
+
+    type(patient).objects.filter(pk=patient.pk).update(pregnancy_status="breastfeeding")
+    response = client_for(technician).post(
+        "/batches/new/",
+        {"preparation": str(tretinoin_prep.public_id), "dispensed_g": "30", "wastage_percent": "0"},
+    )
+    assert response.status_code == 422
+    assert "recorded as breastfeeding" in response.text and "override" in response.text
+    assert not Batch.objects.exists()
+    page = client_for(pharmacist).get(f"/preparations/{tretinoin_prep.public_id}/").text
+    warning = SafetyWarning.objects.get()
+    assert f"/warnings/{warning.public_id}/override/" in page
