@@ -9,6 +9,10 @@ Each app that holds patient records offers a `contribution` module with three fu
 - `earliest_date(patient) -> date | None`: its earliest clinical date (a date of birth
   after it is refused).
 
+A contribution may also offer `record_changed(actor, patient, fields)`, called in the
+same transaction after the patient's record was amended (`fields`: the names changed);
+the pharmacy screens the patient's preparations again there.
+
 CONTRIBUTORS lists them in page order. The patient page, the timeline, the date-of-birth
 rule and (later) the portal and the case summary loop over this list, so `patients/`
 imports no app above it, and a new app adds itself here.
@@ -94,3 +98,12 @@ def timeline(
 def earliest_clinical_date(patient) -> date | None:
     dates = [d for c in contributions() if (d := c.earliest_date(patient)) is not None]
     return min(dates, default=None)
+
+
+def record_changed(actor, patient, fields: Iterable[str]) -> None:
+    """Tell each contribution that cares that the patient's record changed."""
+    names = frozenset(fields)
+    for c in contributions():
+        hook = getattr(c, "record_changed", None)
+        if hook is not None:
+            hook(actor, patient, names)

@@ -140,3 +140,23 @@ def test_demo_pharmacy_has_a_formulary_three_mfr_classes_and_released_batches(de
         "ready_for_review",
         "in_progress",
     }
+
+
+def test_demo_pharmacy_batches_are_dated_over_the_past_weeks_with_their_bud(demo):
+    from datetime import timedelta
+
+    from django.utils.timezone import localdate
+
+    from scarrx.pharmacy import services
+    from scarrx.pharmacy.models import Batch
+
+    # The pharmacy demo's own batches: the patients' first, before the course demo's.
+    released = Batch.objects.filter(status="released", fills__isnull=True)
+    made = sorted({b.compounded_on for b in released})
+    assert len(made) >= 3 and all(TODAY - timedelta(days=42) <= d < TODAY for d in made)
+    for batch in Batch.objects.filter(status="released"):
+        assert batch.lot_number.startswith(f"C{batch.compounded_on:%y%m%d}-")
+        assert localdate(batch.started_at) == batch.compounded_on
+        assert batch.bud == services.beyond_use(batch).date
+        assert all(localdate(w.weighed_at) == batch.compounded_on for w in batch.weighings.all())
+    assert Batch.objects.filter(status="in_progress", compounded_on=localdate()).exists()

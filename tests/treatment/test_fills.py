@@ -174,3 +174,26 @@ def test_a_recall_reaches_the_patient_through_their_fill(rx, batch, technician, 
         finally:
             pharmacy_queries.PATIENT_PATHS[:] = original
     assert reach.patient_ids == [patient.pk]
+
+
+def test_an_allergy_recorded_after_the_batch_was_released_blocks_the_fill_until_overridden(
+    rx, batch, technician, pharmacist, approver, patient
+):
+    from scarrx.patients.services import update_patient
+
+    update_patient(patient, actor=pharmacist, allergies="Pentoxifylline")
+    with pytest.raises(ValidationError) as refused:
+        dispense(rx, batch, technician, 30)
+    assert "allergy to pentoxifylline" in refused.value.message_dict["__all__"][0]
+    assert not Fill.objects.exists()
+    for warning in pharmacy.open_warnings(rx.preparation):
+        pharmacy.override_warning(warning, actor=approver, reason="Patch test was negative")
+    assert dispense(rx, batch, technician, 30).number == 0
+
+
+def test_a_fill_screens_the_record_as_it_is_now(rx, batch, technician, patient):
+    type(patient).objects.filter(pk=patient.pk).update(allergies="pentoxifylline")
+    with pytest.raises(ValidationError):
+        dispense(rx, batch, technician, 30)
+    warning = rx.preparation.warnings.get()
+    assert (warning.code, warning.stage) == ("allergy", "dispensing")

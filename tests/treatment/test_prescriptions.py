@@ -146,3 +146,17 @@ def test_the_patient_pauses_and_resumes_their_own_course_but_not_a_pharmacy_hold
 def test_another_patient_cannot_pause_my_course(rx, other_patient):
     with pytest.raises(PermissionDenied):
         services.change_status(rx, actor=other_patient.user, status="on_hold")
+
+
+def test_prescribing_screens_the_patients_record_as_it_is_now(
+    preparation, patient, prescriber, approver
+):
+    type(patient).objects.filter(pk=patient.pk).update(allergies="Pentoxifylline")
+    with pytest.raises(ValidationError) as refused:
+        prescribe(patient, preparation, prescriber)
+    assert "allergy to pentoxifylline" in refused.value.message_dict["preparation"][0]
+    assert not Prescription.objects.exists()
+    warning = pharmacy.open_warnings(preparation).get()
+    assert warning.stage == "prescribing"
+    pharmacy.override_warning(warning, actor=approver, reason="Reaction was to another product")
+    assert prescribe(patient, preparation, prescriber).status == CourseStatus.ACTIVE

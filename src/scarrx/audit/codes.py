@@ -34,6 +34,7 @@ CHANGES: dict[str, str] = {
     "lot.received": "Lot received",
     "balance.added": "Balance added",
     "balance.calibrated": "Balance calibrated",
+    "balance.retired": "Balance taken out of service",
     "settings.changed": "Pharmacy settings changed",
     "mfr.drafted": "Master formulation drafted",
     "mfr.edited": "Master formulation draft edited",

@@ -17,9 +17,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from scarrx.assessments.services import record_assessment
-from scarrx.demo.pharmacy import _bench
+from scarrx.demo.pharmacy import make_batch
 from scarrx.pharmacy import services as pharmacy
-from scarrx.pharmacy.models import Batch, BatchState
+from scarrx.pharmacy.models import Batch
 from scarrx.treatment import adherence, services
 from scarrx.treatment.models import (
     Application,
@@ -36,28 +36,19 @@ D = Decimal
 NPI = "1234567893"
 
 
-def _batch(preparation, grams, made_on: date, *, staff, balance, rng, verify=True) -> Batch:
-    """A batch through the pharmacy demo's bench (and verification), then dated to the
-    day it was made, its BUD worked out again for that day by USP <795>."""
-    batch = pharmacy.start_batch(
-        actor=staff["technician"], preparation=preparation, dispensed_g=grams
+def _batch(preparation, grams, day: date, *, staff, balance, rng, verify=True) -> Batch:
+    """A batch through the pharmacy demo's bench, verified and dated to `day`
+    (scarrx.demo.pharmacy.make_batch), or left ready for review."""
+    return make_batch(
+        preparation,
+        grams,
+        day,
+        technician=staff["technician"],
+        verifier=staff["approver"],
+        balance=balance,
+        rng=rng,
+        through="released" if verify else "submitted",
     )
-    through = "released" if verify else "submitted"
-    batch = _bench(batch, staff["technician"], staff["approver"], balance, rng, through=through)
-    if not verify:
-        return batch
-    at = datetime.combine(made_on, time(10), tzinfo=timezone.get_current_timezone())
-    Batch.objects.filter(pk=batch.pk).update(
-        compounded_on=made_on, started_at=at, verified_at=at + timedelta(hours=4)
-    )
-    batch.refresh_from_db()
-    bud = pharmacy.beyond_use(batch)
-    Batch.objects.filter(pk=batch.pk).update(
-        bud=bud.date, bud_days=bud.days, bud_explanation=bud.explanation
-    )
-    BatchState.objects.filter(batch=batch).update(at=at + timedelta(hours=4))
-    batch.refresh_from_db()
-    return batch
 
 
 def _dispense(rx, batch, grams, on: date, staff) -> None:

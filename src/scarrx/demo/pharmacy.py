@@ -11,16 +11,18 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal as D
 
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from scarrx.accounts.services import create_user
 from scarrx.pharmacy import services
-from scarrx.pharmacy.models import Batch, Ingredient
+from scarrx.pharmacy.models import Batch, BatchState, Ingredient, StepDone, Weighing
 from scarrx.pharmacy.queries import usable_lots
 from scarrx.pharmacy.services import ComponentLine, StepLine
+from scarrx.pharmacy.services.release import _next_lot_number
 
 SECOND_PHARMACIST = ("pharmacist2", "Sam", "Adeyemi-Demo")
 
@@ -220,6 +222,47 @@ def _bench(batch, technician, pharmacist, balance, rng, *, through: str) -> Batc
     return services.verify_batch(batch, actor=pharmacist)
 
 
+def made_on(batch: Batch, day: date) -> Batch:
+    """Date a released demo batch to the day it was made (a demo loaded today tells a
+    story of weeks): started at 10:00, weighed and worked through the morning, released
+    at 14:00, its lot number of that day and its BUD worked out again for that day by
+    USP <795> (capped by the lots weighed, as at verification)."""
+    at = datetime.combine(day, time(10), tzinfo=timezone.get_current_timezone())
+    released = at + timedelta(hours=4)
+    same_day = batch.lot_number.startswith(f"C{day:%y%m%d}-")
+    Batch.objects.filter(pk=batch.pk).update(
+        compounded_on=day,
+        started_at=at,
+        verified_at=released,
+        lot_number=batch.lot_number if same_day else _next_lot_number(day),
+    )
+    Weighing.objects.filter(batch=batch).update(weighed_at=at + timedelta(minutes=20))
+    StepDone.objects.filter(batch=batch).update(at=at + timedelta(hours=1))
+    BatchState.objects.filter(batch=batch).update(at=released)
+    BatchState.objects.filter(batch=batch, state="in_progress").update(at=at)
+    batch.refresh_from_db()
+    bud = services.beyond_use(batch)
+    Batch.objects.filter(pk=batch.pk).update(
+        bud=bud.date, bud_days=bud.days, bud_explanation=bud.explanation
+    )
+    batch.refresh_from_db()
+    return batch
+
+
+def make_batch(
+    preparation, grams, day: date, *, technician, verifier, balance, rng, through="released"
+) -> Batch:
+    """A batch of the preparation through the bench up to `through`; a released one is
+    dated to `day` (`made_on`). The pharmacy demo and the course demo both make theirs so."""
+    batch = services.start_batch(actor=technician, preparation=preparation, dispensed_g=grams)
+    batch = _bench(batch, technician, verifier, balance, rng, through=through)
+    return made_on(batch, day) if through == "released" else batch
+
+
+# Days ago each released demo batch was made (the reference case's first, then the rest).
+MADE_DAYS_AGO = [26, 19, 6]
+
+
 def add_pharmacy(
     *, today: date, users: dict, password: str, reference, patients: list
 ) -> PharmacyDemo:
@@ -262,8 +305,9 @@ def add_pharmacy(
         formulation=demo.mfrs["preserved"],
         strengths={i["Tretinoin"]: D("0.05")},
     )
-    batch = services.start_batch(actor=technician, preparation=nora, dispensed_g=D(60))
-    demo.batches.append(_bench(batch, technician, approver, balance, rng, through="released"))
+    made = iter(today - timedelta(days=n) for n in MADE_DAYS_AGO)
+    bench = {"technician": technician, "balance": balance, "rng": rng}
+    demo.batches.append(make_batch(nora, D(60), next(made), verifier=approver, **bench))
 
     stages = ["released", "released", "submitted", "weighed"]
     recipes = [
@@ -286,7 +330,8 @@ def add_pharmacy(
                 actor=approver,
                 reason="Discussed with the patient: stop and call us if the skin reacts.",
             )
-        batch = services.start_batch(actor=technician, preparation=preparation, dispensed_g=D(30))
         verifier = approver if stage == "released" else pharmacist
-        demo.batches.append(_bench(batch, technician, verifier, balance, rng, through=stage))
+        day = next(made) if stage == "released" else today  # the rest are at the bench now
+        batch = make_batch(preparation, D(30), day, verifier=verifier, through=stage, **bench)
+        demo.batches.append(batch)
     return demo

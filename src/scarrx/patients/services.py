@@ -358,6 +358,9 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
         data=changed,
         reason=reason,
     )
+    from scarrx.patientfile import record_changed
+
+    record_changed(actor, patient, changed)  # e.g. the pharmacy's safety screens again
     return patient
 
 

@@ -71,6 +71,25 @@ class IngredientOut(IngredientIn):
     id: uuid.UUID = Field(..., alias="public_id")
 
 
+class IngredientEdit(Schema):
+    """Only the fields given change; the reason is recorded with the old and new values."""
+
+    reason: str
+    name: str | None = None
+    role: str | None = Field(None, description="active, base, excipient, preservative")
+    contains_water: bool | None = None
+    preserves: bool | None = None
+    hazardous: bool | None = None
+    pregnancy_caution: bool | None = None
+    contact_sensitiser: bool | None = None
+    max_strength_percent: Decimal | None = Field(None, description="null: no maximum")
+    allergen_group: str | None = None
+    assay_percent: Decimal | None = None
+    salt_factor: Decimal | None = None
+    density_g_per_ml: Decimal | None = None
+    notes: str | None = None
+
+
 class LotIn(Schema):
     supplier: str
     lot_number: str
@@ -110,6 +129,13 @@ class BalanceIn(Schema):
 
 class BalanceOut(BalanceIn):
     id: uuid.UUID = Field(..., alias="public_id")
+    retired: bool
+    retired_on: date | None
+    retired_reason: str
+
+
+class RetireIn(Schema):
+    reason: str
 
 
 class CalibrationIn(Schema):
@@ -560,6 +586,19 @@ def get_ingredient(request, ingredient_id: uuid.UUID):
     return one(Ingredient, ingredient_id)
 
 
+@router.patch(
+    "/pharmacy/ingredients/{ingredient_id}",
+    response=IngredientOut,
+    summary="Change an ingredient (pharmacist; safety facts screen preparations again)",
+)
+@staff(Perm.CHANGE_FORMULARY)
+def update_ingredient(request, ingredient_id: uuid.UUID, payload: IngredientEdit):
+    ingredient = one(Ingredient, ingredient_id)
+    changes = payload.dict(exclude_unset=True)
+    reason = changes.pop("reason")
+    return services.update_ingredient(ingredient, actor=request.user, reason=reason, **changes)
+
+
 @router.get(
     "/pharmacy/ingredients/{ingredient_id}/lots",
     response=list[LotOut],
@@ -584,11 +623,15 @@ def receive_lot(request, ingredient_id: uuid.UUID, payload: LotIn):
     return Status(201, services.receive_lot(ingredient, actor=request.user, **payload.dict()))
 
 
-@router.get("/pharmacy/balances", response=list[BalanceOut], summary="Balances")
+@router.get(
+    "/pharmacy/balances",
+    response=list[BalanceOut],
+    summary="Balances in service (every=true: those out of service too)",
+)
 @paginate(Pages)
 @staff(Perm.VIEW_BATCH)
-def list_balances(request):
-    return Balance.objects.filter(retired=False)
+def list_balances(request, every: bool = False):
+    return Balance.objects.all() if every else Balance.objects.filter(retired=False)
 
 
 @router.post("/pharmacy/balances", response={201: BalanceOut}, summary="Add a balance")
@@ -608,6 +651,17 @@ def calibrate_balance(request, balance_id: uuid.UUID, payload: CalibrationIn):
     services.calibrate_balance(balance, actor=request.user, on=payload.on, note=payload.note)
     balance.refresh_from_db()
     return Status(201, balance)
+
+
+@router.post(
+    "/pharmacy/balances/{balance_id}/retirement",
+    response=BalanceOut,
+    summary="Take a balance out of service, with the reason",
+)
+@staff(Perm.CHANGE_BALANCE)
+def retire_balance(request, balance_id: uuid.UUID, payload: RetireIn):
+    balance = one(Balance, balance_id)
+    return services.retire_balance(balance, actor=request.user, reason=payload.reason)
 
 
 @router.get("/pharmacy/settings", response=SettingsOut, summary="The pharmacy's settings")
@@ -641,7 +695,7 @@ def _lines(components: list[ComponentIn]) -> list[services.ComponentLine]:
 @paginate(Pages)
 @staff(Perm.VIEW_FORMULATION)
 def list_formulations(request, status: str = ""):
-    found = Formulation.objects.all()
+    found = queries.formulations_for(request.user)
     return found.filter(status=status) if status else found
 
 
@@ -664,7 +718,7 @@ def draft_formulation(request, payload: FormulationIn):
 @router.get("/pharmacy/formulations/{formulation_id}", response=FormulationOut, summary="An MFR")
 @staff(Perm.VIEW_FORMULATION)
 def get_formulation(request, formulation_id: uuid.UUID):
-    return one(Formulation, formulation_id)
+    return queries.formulation_for(request.user, formulation_id)
 
 
 @router.patch(

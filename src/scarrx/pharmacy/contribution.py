@@ -1,6 +1,7 @@
 """The pharmacy's part of the patient file (scarrx.patientfile): the preparations panel,
 timeline events (preparation derived, batch released, safety override), and the earliest
-date (the first preparation)."""
+date (the first preparation); and after the patient's record changes, the safety screens
+of their preparations again."""
 
 from __future__ import annotations
 
@@ -82,3 +83,16 @@ def earliest_date(patient) -> date | None:
     first = patient.preparations.order_by("created_at").values_list("created_at", flat=True)
     at = first.first()
     return timezone.localdate(at) if at else None
+
+
+# What the safety screens read from the patient's record (services.patient_facts).
+SCREENED_FIELDS = frozenset({"pregnancy_status", "allergies", "sex", "date_of_birth"})
+
+
+def record_changed(actor, patient, fields: frozenset[str]) -> None:
+    """A new warning blocks the patient's next batch, prescription or fill until a
+    pharmacist overrides it (clinical.md §7 screens, on the record as it is now)."""
+    if fields & SCREENED_FIELDS:
+        from scarrx.pharmacy.services import screen_patient_again
+
+        screen_patient_again(patient, actor=actor)

@@ -37,6 +37,18 @@ class IngredientForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class IngredientEditForm(IngredientForm):
+    reason = forms.CharField(max_length=300, label="Reason for the change")
+
+    @classmethod
+    def initial_for(cls, ingredient: Ingredient) -> dict:
+        return {name: getattr(ingredient, name) for name in cls.base_fields if name != "reason"}
+
+
+class RetireForm(forms.Form):
+    reason = forms.CharField(max_length=300, label="Why it is out of service")
+
+
 class LotForm(forms.Form):
     supplier = forms.CharField(max_length=120)
     lot_number = forms.CharField(max_length=20)

@@ -101,7 +101,9 @@ class Balance(NeverDeleted):
     readability_g = models.DecimalField(**GRAMS)
     minimum_weight_g = models.DecimalField(**GRAMS)
     last_calibrated_on = models.DateField()
-    retired = models.BooleanField(default=False)
+    retired = models.BooleanField(default=False)  # out of service: not offered at the bench
+    retired_on = models.DateField(null=True, blank=True)
+    retired_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -510,6 +512,9 @@ class Deviation(NeverDeleted):
 class Stage(models.TextChoices):
     ASSIGNMENT = "assignment", "At assignment"
     COMPOUNDING = "compounding", "At compounding"
+    PRESCRIBING = "prescribing", "At prescribing"
+    DISPENSING = "dispensing", "At dispensing"
+    RECORD = "record", "After a record change"
 
 
 class SafetyWarning(NeverDeleted):

@@ -16,11 +16,14 @@ from django.db.models import Count, DecimalField, Q, QuerySet, Sum
 from django.utils import timezone
 
 from scarrx.access import visible_or_404
+from scarrx.accounts.roles import Perm
 from scarrx.pharmacy.models import (
     Batch,
     BatchStatus,
+    Formulation,
     Ingredient,
     IngredientLot,
+    MfrStatus,
     Weighing,
 )
 
@@ -28,6 +31,21 @@ from scarrx.pharmacy.models import (
 def pharmacy_record(model, public_id):
     """One of the pharmacy's own records (no patient in it) by public id, or a 404."""
     return visible_or_404(model._default_manager.all(), public_id)
+
+
+def formulations_for(user) -> QuerySet[Formulation]:
+    """The MFRs this user may read: every version for those who author or approve them;
+    for the rest (prescribers choosing one for a patient, technicians at the bench) the
+    approved and superseded versions, never a draft still being worked on."""
+    found = Formulation.objects.all()
+    if user.has_perm(Perm.AUTHOR_FORMULATION) or user.has_perm(Perm.APPROVE_FORMULATION):
+        return found
+    return found.exclude(status=MfrStatus.DRAFT)
+
+
+def formulation_for(user, public_id) -> Formulation:
+    """One MFR this user may read, or a 404 (a draft is one for a prescriber)."""
+    return visible_or_404(formulations_for(user), public_id)
 
 
 def usable_lots(ingredient: Ingredient, on: date | None = None) -> QuerySet[IngredientLot]:

@@ -8,7 +8,17 @@ urlpatterns = [
     path(
         "pharmacy/ingredients/<uuid:ingredient_id>/", v.ingredient_detail, name="ingredient-detail"
     ),
+    path(
+        "pharmacy/ingredients/<uuid:ingredient_id>/edit/",
+        v.ingredient_edit,
+        name="ingredient-edit",
+    ),
     path("pharmacy/balances/", v.balance_list, name="balance-list"),
+    path(
+        "pharmacy/balances/<uuid:balance_id>/retire/",
+        v.balance_retire,
+        name="balance-retire",
+    ),
     path(
         "pharmacy/balances/<uuid:balance_id>/calibrate/",
         v.balance_calibrate,

@@ -37,6 +37,7 @@ from scarrx.pharmacy.models import (
     PharmacySettings,
     Preparation,
     Recall,
+    SafetyWarning,
 )
 from scarrx.photos.storage import private_jpeg, read_private
 from scarrx.values import number_text
@@ -128,6 +129,33 @@ def ingredient_detail(request, ingredient_id):
     return render(request, "pharmacy/ingredient.html", context, status=form_status(form))
 
 
+@staff(Perm.CHANGE_FORMULARY)
+def ingredient_edit(request, ingredient_id):
+    ingredient = one(Ingredient, ingredient_id)
+    form = f.IngredientEditForm(
+        request.POST or None, initial=f.IngredientEditForm.initial_for(ingredient)
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
+        reason = changes.pop("reason")
+        warnings = visible_to(request.user, SafetyWarning).filter(override__isnull=True)
+        before = warnings.count()
+        try:
+            ingredient = services.update_ingredient(
+                ingredient, actor=request.user, reason=reason, **changes
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            found = warnings.count() - before
+            text = f"{ingredient} changed."
+            if found:
+                text += f" The screens found {found} new safety warning(s) on preparations."
+            return _done(request, text, "ingredient-detail", ingredient_id=ingredient.public_id)
+    context = {"ingredient": ingredient, "form": form}
+    return render(request, "pharmacy/ingredient_edit.html", context, status=form_status(form))
+
+
 @staff(Perm.VIEW_BATCH)
 def balance_list(request):
     form = f.BalanceForm(request.POST or None, prefix="new")
@@ -148,6 +176,7 @@ def balance_list(request):
     ]
     context = {
         "balances": balances,
+        "retired": Balance.objects.filter(retired=True).order_by("-retired_on", "name"),
         "form": form,
         "calibration": f.CalibrationForm(),
         "today": timezone.localdate(),
@@ -168,6 +197,24 @@ def balance_calibrate(request, balance_id):
         else:
             return _done(request, f"{balance} calibration recorded.", "balance-list")
     messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("balance-list")
+
+
+@staff(Perm.CHANGE_BALANCE)
+@require_POST
+def balance_retire(request, balance_id):
+    balance = one(Balance, balance_id)
+    form = f.RetireForm(request.POST)
+    if form.is_valid():
+        try:
+            services.retire_balance(balance, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, f"{balance} is out of service.", "balance-list")
+    messages.error(
+        request, f"{balance}: " + "; ".join(e for errs in form.errors.values() for e in errs)
+    )
     return redirect("balance-list")
 
 
@@ -202,7 +249,8 @@ def pharmacy_settings(request):
 
 @staff(Perm.VIEW_FORMULATION)
 def formulation_list(request):
-    page = console_page(request, Formulation.objects.select_related("author"))
+    mfrs = queries.formulations_for(request.user).select_related("author")
+    page = console_page(request, mfrs.prefetch_related("components__ingredient"))
     return render(request, "pharmacy/formulations.html", {"page": page})
 
 
@@ -287,8 +335,8 @@ def _initial(mfr: Formulation) -> dict:
 
 @staff(Perm.VIEW_FORMULATION)
 def formulation_detail(request, formulation_id):
-    mfr = one(Formulation, formulation_id)
-    versions = Formulation.objects.filter(code=mfr.code).order_by("-version")
+    mfr = queries.formulation_for(request.user, formulation_id)
+    versions = queries.formulations_for(request.user).filter(code=mfr.code).order_by("-version")
     context = {
         "mfr": mfr,
         "components": mfr.components.select_related("ingredient"),

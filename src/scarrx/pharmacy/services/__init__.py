@@ -42,13 +42,19 @@ from scarrx.pharmacy.services.formulary import (
     formula_words,
     new_version,
     receive_lot,
+    retire_balance,
+    update_ingredient,
 )
 from scarrx.pharmacy.services.preparations import (
     component_facts,
     derive_preparation,
+    in_use,
     open_warnings,
     override_warning,
     patient_facts,
+    screen_again,
+    screen_patient_again,
+    screen_users_again,
 )
 from scarrx.pharmacy.services.release import (
     beyond_use,

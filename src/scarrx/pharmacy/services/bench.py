@@ -42,7 +42,7 @@ from scarrx.pharmacy.services.common import (
     today,
 )
 from scarrx.pharmacy.services.formulary import ComponentLine, _engine_components
-from scarrx.pharmacy.services.preparations import _screen, open_warnings
+from scarrx.pharmacy.services.preparations import open_warnings, screen_again
 from scarrx.values import grams_text
 
 # --- batches: start, weigh, bench, QC ----------------------------------------------------
@@ -85,7 +85,6 @@ def plan(preparation: Preparation | None, formulation: Formulation, dispensed_g,
         ), lines
 
 
-@transaction.atomic
 def start_batch(
     *,
     actor,
@@ -95,7 +94,25 @@ def start_batch(
     wastage_percent=Decimal(0),
 ) -> Batch:
     """A compounding record for a patient's preparation, or a stock batch of an MFR that
-    yields an ingredient. The safety screens run again; open warnings block."""
+    yields an ingredient. The safety screens run again first, against the patient's
+    record and the formulary as they are now (their warnings kept in their own
+    transaction); any open warning refuses the start."""
+    if preparation is not None:
+        require(actor, Perm.COMPOUND, preparation.patient)
+        screen_again(preparation, actor=actor, stage=Stage.COMPOUNDING)
+    return _start_batch(
+        actor=actor,
+        preparation=preparation,
+        formulation=formulation,
+        dispensed_g=dispensed_g,
+        wastage_percent=wastage_percent,
+    )
+
+
+@transaction.atomic
+def _start_batch(
+    *, actor, preparation: Preparation | None, formulation, dispensed_g, wastage_percent
+) -> Batch:
     patient = preparation.patient if preparation is not None else None
     require(actor, Perm.COMPOUND, patient)
     if preparation is not None:
@@ -113,8 +130,12 @@ def start_batch(
     wastage = Decimal(str(wastage_percent or 0))
     masses, lines = plan(preparation, formulation, dispensed, wastage)
     if preparation is not None and open_warnings(preparation).exists():
+        words = "; ".join(w.message for w in open_warnings(preparation))
         raise ValidationError(
-            {"preparation": "Safety warnings await a pharmacist's override before compounding."}
+            {
+                "preparation": "Safety warnings await a pharmacist's override before "
+                f"compounding: {words}"
+            }
         )
     now = timezone.now()
     batch = Batch.objects.create(
@@ -149,8 +170,6 @@ def start_batch(
         summary=f"Batch of {preparation or formulation.name}: {grams_text(masses.batch_g)}",
         data={"dispensed_g": dispensed, "wastage_percent": wastage, "batch_g": masses.batch_g},
     )
-    if preparation is not None:
-        _screen(preparation, Stage.COMPOUNDING, batch, actor)
     return batch
 
 

@@ -99,6 +99,9 @@ def _check_ingredient(ingredient: Ingredient) -> None:
     top = ingredient.max_strength_percent
     if top is not None and not 0 < Decimal(top) <= 100:
         raise ValidationError({"max_strength_percent": "Between 0 and 100 %."})
+    density = ingredient.density_g_per_ml
+    if density is not None and not Decimal(density) > 0:
+        raise ValidationError({"density_g_per_ml": "A density is more than 0 g/mL."})
 
 
 @transaction.atomic
@@ -120,6 +123,76 @@ def add_ingredient(*, actor, name: str, **fields) -> Ingredient:
         summary=f"{name} ({ingredient.get_role_display().lower()}) added to the formulary",
         data={"name": name, **{f: getattr(ingredient, f) for f in INGREDIENT_FIELDS}},
     )
+    return ingredient
+
+
+# Facts the safety screens read (services.component_facts): a change screens again.
+SCREENED_FACTS = frozenset(
+    {"name", "hazardous", "pregnancy_caution", "contact_sensitiser", "max_strength_percent"}
+    | {"allergen_group"}
+)
+
+
+@transaction.atomic
+def update_ingredient(ingredient: Ingredient, *, actor, reason: str, **changes) -> Ingredient:
+    """A pharmacist corrects a formulary entry, each field recorded old → new with the
+    reason. When a fact the safety screens read changes, the preparations in use that
+    contain it are screened again: a new warning blocks their next batch, prescription
+    or fill until a pharmacist overrides it. Approved MFRs keep the BUD class they were
+    approved with (immutable): a changed water or preservative fact is for their next
+    version, and the change record names them."""
+    from scarrx.pharmacy.services.preparations import screen_users_again
+
+    require(actor, Perm.CHANGE_FORMULARY)
+    unknown = set(changes) - {"name", *INGREDIENT_FIELDS}
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "Not an ingredient field."})
+    reason = _text(reason, "reason")
+    ingredient = Ingredient.objects.select_for_update().get(pk=ingredient.pk)
+    if "name" in changes:
+        changes["name"] = _text(changes["name"], "name", limit=120)
+        taken = Ingredient.objects.filter(name__iexact=changes["name"]).exclude(pk=ingredient.pk)
+        if taken.exists():
+            raise ValidationError({"name": f"{changes['name']} is in the formulary already."})
+    if "allergen_group" in changes:
+        changes["allergen_group"] = (changes["allergen_group"] or "").strip()[:80]
+    before = {f: getattr(ingredient, f) for f in changes}
+    for name, value in changes.items():
+        setattr(ingredient, name, value)
+    ingredient.full_clean(exclude=["public_id"], validate_unique=False)  # types, digits
+    _check_ingredient(ingredient)
+    ingredient.save()
+    ingredient.refresh_from_db()  # decimals as stored, so "1" and "1.000000" are the same
+    changed = {f: [before[f], getattr(ingredient, f)] for f in changes}
+    changed = {f: v for f, v in changed.items() if v[0] != v[1]}
+    if not changed:
+        return ingredient
+    summary = f"{ingredient}: " + ", ".join(f.replace("_", " ") for f in changed) + " changed"
+    class_facts = {"contains_water", "preserves"} & set(changed)
+    mfrs = []
+    if class_facts:
+        mfrs = sorted(
+            {
+                f"{c.formulation.code} v{c.formulation.version}"
+                for c in FormulationComponent.objects.filter(
+                    ingredient=ingredient, formulation__status=MfrStatus.APPROVED
+                ).select_related("formulation")
+            }
+        )
+        if mfrs:
+            summary += "; approved MFRs keep their BUD class until a new version: " + ", ".join(
+                mfrs
+            )
+    record_change(
+        actor=actor,
+        action="ingredient.updated",
+        obj=ingredient,
+        summary=summary,
+        data={**changed, **({"mfrs_to_version": mfrs} if mfrs else {})},
+        reason=reason,
+    )
+    if SCREENED_FACTS & set(changed):
+        screen_users_again(ingredient, actor=actor)
     return ingredient
 
 
@@ -201,6 +274,8 @@ def calibrate_balance(balance: Balance, *, actor, on: date, note: str = "") -> C
     require(actor, Perm.CHANGE_BALANCE)
     if on > today():
         raise ValidationError({"on": "A calibration cannot be in the future."})
+    if Balance.objects.filter(pk=balance.pk, retired=True).exists():
+        raise ValidationError({"on": f"{balance} is out of service."})
     row = Calibration.objects.create(balance=balance, on=on, by=actor, note=note[:200])
     Balance.objects.filter(pk=balance.pk, last_calibrated_on__lt=on).update(last_calibrated_on=on)
     balance.refresh_from_db()
@@ -212,6 +287,28 @@ def calibrate_balance(balance: Balance, *, actor, on: date, note: str = "") -> C
         data={"on": on, "note": note},
     )
     return row
+
+
+@transaction.atomic
+def retire_balance(balance: Balance, *, actor, reason: str) -> Balance:
+    """Take a balance out of service, with the reason: the bench no longer offers it and
+    refuses a weighing on it. Its past weighings keep naming it (records are facts)."""
+    require(actor, Perm.CHANGE_BALANCE)
+    reason = _text(reason, "reason")
+    balance = Balance.objects.select_for_update().get(pk=balance.pk)
+    if balance.retired:
+        raise ValidationError({"__all__": f"{balance} is out of service already."})
+    balance.retired, balance.retired_on, balance.retired_reason = True, today(), reason
+    balance.save(update_fields=["retired", "retired_on", "retired_reason"])
+    record_change(
+        actor=actor,
+        action="balance.retired",
+        obj=balance,
+        summary=f"Balance {balance} taken out of service",
+        data={"retired_on": balance.retired_on},
+        reason=reason,
+    )
+    return balance
 
 
 # --- master formulation records --------------------------------------------------------

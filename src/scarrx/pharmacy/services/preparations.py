@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from scarrx.access import require
+from scarrx.access import require, visible_to
 from scarrx.accounts.roles import Perm
 from scarrx.audit.services import record_change
 from scarrx.patients.models import Patient
+from scarrx.pharmacy.bud import MAX_BUD_DAYS
 from scarrx.pharmacy.models import (
     Batch,
     Formulation,
@@ -62,19 +66,23 @@ def component_facts(ingredient: Ingredient, strength: Decimal | None) -> Compone
 
 
 def _screen(preparation: Preparation, stage: str, batch: Batch | None, actor) -> list:
-    """Run the screens; record each finding not already on the preparation (an
-    override at assignment stands at compounding for the same finding)."""
+    """Run the screens against the records as they are now; record each finding not
+    already on the preparation. A finding is the same when its code, subject and words
+    are: an override at assignment stands at compounding for the same finding, but a
+    changed fact (pregnancy status not known → pregnant, a lower formulary maximum) is a
+    new finding that blocks until a pharmacist overrides it too."""
     facts = patient_facts(Patient.objects.get(pk=preparation.patient_id))  # as it is now
     components = [
         component_facts(c.ingredient, c.strength_percent)
         for c in preparation.components.select_related("ingredient")
     ]
-    known = set(preparation.warnings.values_list("code", "subject"))
+    known = set(preparation.warnings.values_list("code", "subject", "message"))
     new = []
     for finding in screen(facts, components):
-        if (finding.code, finding.subject) in known:
+        key = (finding.code, finding.subject[:120], finding.message[:400])
+        if key in known:
             continue
-        known.add((finding.code, finding.subject))
+        known.add(key)
         warning = SafetyWarning.objects.create(
             preparation=preparation,
             batch=batch,
@@ -93,6 +101,39 @@ def _screen(preparation: Preparation, stage: str, batch: Batch | None, actor) ->
         )
         new.append(warning)
     return new
+
+
+@transaction.atomic
+def screen_again(preparation: Preparation, *, actor, stage: str) -> list[SafetyWarning]:
+    """The screens once more, at compounding, prescribing or dispensing: the new warnings.
+    Its own transaction, so a warning found when a batch or a fill is about to start is
+    kept even though that start is then refused (open warnings block it)."""
+    require(actor, Perm.VIEW_PREPARATION, preparation.patient)
+    return _screen(preparation, stage, None, actor)
+
+
+def screen_patient_again(patient: Patient, *, actor) -> list[SafetyWarning]:
+    """After the patient's record changed (pregnancy status, allergies, sex, date of
+    birth): every preparation of theirs screened again, in the caller's transaction."""
+    preparations = visible_to(actor, Preparation).filter(patient=patient)
+    return [w for p in preparations for w in _screen(p, Stage.RECORD, None, actor)]
+
+
+def in_use(preparations):
+    """Preparations that may still be compounded or dispensed without another screen
+    first: made, or compounded, within the longest BUD (180 days). Older ones are screened
+    again anyway when a batch is started, a prescription written or a fill dispensed."""
+    since = timezone.now() - timedelta(days=MAX_BUD_DAYS)
+    return preparations.filter(Q(created_at__gte=since) | Q(batches__started_at__gte=since))
+
+
+def screen_users_again(ingredient: Ingredient, *, actor) -> list[SafetyWarning]:
+    """After an ingredient's safety facts changed: the preparations in use that contain
+    it screened again, in the caller's transaction."""
+    preparations = in_use(
+        visible_to(actor, Preparation).filter(components__ingredient=ingredient)
+    ).distinct()
+    return [w for p in preparations for w in _screen(p, Stage.RECORD, None, actor)]
 
 
 def open_warnings(preparation: Preparation):

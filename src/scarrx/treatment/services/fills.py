@@ -15,11 +15,12 @@ from django.utils import timezone
 from scarrx.access import require
 from scarrx.accounts.roles import Perm
 from scarrx.audit.services import record_change
-from scarrx.pharmacy.models import Batch, BatchStatus
-from scarrx.pharmacy.services import current_label_template
+from scarrx.pharmacy.models import Batch, BatchStatus, Stage
+from scarrx.pharmacy.services import current_label_template, screen_again
 from scarrx.pharmacy.services.common import _grams, _inputs, today
 from scarrx.treatment import supply
 from scarrx.treatment.models import CourseStatus, Fill, Prescription
+from scarrx.treatment.services.prescriptions import safety_problem
 from scarrx.values import grams_text
 
 
@@ -105,7 +106,6 @@ def _filled_on(value, prescription: Prescription, latest: Fill | None) -> date:
     return filled_on
 
 
-@transaction.atomic
 def dispense_fill(
     prescription: Prescription,
     *,
@@ -116,10 +116,26 @@ def dispense_fill(
 ) -> Fill:
     """Dispense a quantity of a released batch for this prescription: the original fill,
     or a refill while refills remain. Refused when the batch is not released (recalled,
-    quarantined, unverified), is another patient's, is short, or when the supply would
-    outlast its BUD (with the quantity that fits)."""
+    quarantined, unverified), is another patient's, is short, when the supply would
+    outlast its BUD (with the quantity that fits), or when the preparation's safety
+    screens, run again first on the patient's record as it is now, hold a warning no
+    pharmacist has overridden (a new one is kept in its own transaction)."""
+    require(actor, Perm.DISPENSE, prescription.patient)
+    screen_again(prescription.preparation, actor=actor, stage=Stage.DISPENSING)
+    return _dispense_fill(
+        prescription, actor=actor, batch=batch, quantity_g=quantity_g, filled_on=filled_on
+    )
+
+
+@transaction.atomic
+def _dispense_fill(
+    prescription: Prescription, *, actor, batch: Batch, quantity_g, filled_on: date | None
+) -> Fill:
     require(actor, Perm.DISPENSE, prescription.patient)
     prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    problem = safety_problem(prescription.preparation)
+    if problem:
+        raise ValidationError({"__all__": problem})
     if prescription.status != CourseStatus.ACTIVE:
         raise ValidationError(
             {"__all__": f"The course is {prescription.get_status_display().lower()}: no fill."}

@@ -14,8 +14,8 @@ from scarrx.assessments.models import Timepoint
 from scarrx.audit.services import record_change
 from scarrx.body import Site
 from scarrx.patients.models import Patient
-from scarrx.pharmacy.models import Preparation
-from scarrx.pharmacy.services import open_warnings
+from scarrx.pharmacy.models import Preparation, Stage
+from scarrx.pharmacy.services import open_warnings, screen_again
 from scarrx.pharmacy.services.common import _inputs, _text, today
 from scarrx.treatment import adherence, supply
 from scarrx.treatment.models import (
@@ -172,7 +172,6 @@ def safety_problem(preparation: Preparation) -> str:
     )
 
 
-@transaction.atomic
 def write_prescription(
     *,
     actor,
@@ -195,65 +194,68 @@ def write_prescription(
     reassessment_before_refill: bool = False,
 ) -> Prescription:
     """A prescription for the patient's preparation, with structured directions, its
-    follow-up visits scheduled. A preparation whose safety screen found a warning no
-    pharmacist has overridden is refused."""
+    follow-up visits scheduled. The preparation's safety screens run again first, on the
+    patient's record as it is now (a new warning is kept in its own transaction); one no
+    pharmacist has overridden refuses the prescription."""
     require(actor, Perm.PRESCRIBE, patient)
     if preparation.patient_id != patient.pk:
         raise ValidationError({"preparation": "This preparation was made for another patient."})
-    problem = safety_problem(preparation)
-    if problem:
-        raise ValidationError({"preparation": problem})
-    who = _prescriber(actor, prescriber, prescriber_name, prescriber_npi, prescriber_licence)
-    written_on, start_on = _dates(written_on, start_on)
-    slots = _times(times)
-    area, grams = _amount(area, grams_per_application)
-    with _inputs():
-        supply.daily_use(len(slots), area=area or None, grams_per_application=grams)
-    prescription = Prescription(
-        patient=patient,
-        preparation=preparation,
-        **who,
-        written_on=written_on,
-        start_on=start_on,
-        times=slots,
-        sites=_sites(sites),
-        area=area,
-        grams_per_application=grams,
-        duration_days=_whole(duration_days, "duration_days", 1, MAX_DURATION_DAYS),
-        refills_authorised=_whole(refills_authorised, "refills_authorised", 0, MAX_REFILLS),
-        directions=_text(directions, "directions", limit=500),
-        follow_up_weeks=_follow_up_weeks(follow_up_weeks),
-        reassessment_before_refill=bool(reassessment_before_refill),
-        written_by=actor,
-        active_since=start_on,
-        rx_number=f"tmp-{patient.public_id.hex[:8]}-{today():%y%m%d}",
-    )
-    prescription.save()
-    # Sequential and unique because it derives from the primary key, as record numbers do.
-    prescription.rx_number = f"RX-{prescription.pk:06d}"
-    prescription.save(update_fields=["rx_number"])
-    StatusChange.objects.create(
-        prescription=prescription, status=CourseStatus.ACTIVE, by=actor, reason="Written"
-    )
-    _schedule_follow_ups(prescription)
-    record_change(
-        actor=actor,
-        action="prescription.written",
-        obj=prescription,
-        summary=f"{prescription.rx_number}: {preparation.name}, {prescription.directions}",
-        data={
-            "rx_number": prescription.rx_number,
-            "preparation": preparation.name,
-            "times": slots,
-            "area": area,
-            "grams_per_application": grams,
-            "duration_days": prescription.duration_days,
-            "refills_authorised": prescription.refills_authorised,
-            "prescriber": who["prescriber_name"],
-            "prescriber_npi": who["prescriber_npi"],
-        },
-    )
-    return prescription
+    screen_again(preparation, actor=actor, stage=Stage.PRESCRIBING)
+    with transaction.atomic():
+        problem = safety_problem(preparation)
+        if problem:
+            raise ValidationError({"preparation": problem})
+        who = _prescriber(actor, prescriber, prescriber_name, prescriber_npi, prescriber_licence)
+        written_on, start_on = _dates(written_on, start_on)
+        slots = _times(times)
+        area, grams = _amount(area, grams_per_application)
+        with _inputs():
+            supply.daily_use(len(slots), area=area or None, grams_per_application=grams)
+        prescription = Prescription(
+            patient=patient,
+            preparation=preparation,
+            **who,
+            written_on=written_on,
+            start_on=start_on,
+            times=slots,
+            sites=_sites(sites),
+            area=area,
+            grams_per_application=grams,
+            duration_days=_whole(duration_days, "duration_days", 1, MAX_DURATION_DAYS),
+            refills_authorised=_whole(refills_authorised, "refills_authorised", 0, MAX_REFILLS),
+            directions=_text(directions, "directions", limit=500),
+            follow_up_weeks=_follow_up_weeks(follow_up_weeks),
+            reassessment_before_refill=bool(reassessment_before_refill),
+            written_by=actor,
+            active_since=start_on,
+            rx_number=f"tmp-{patient.public_id.hex[:8]}-{today():%y%m%d}",
+        )
+        prescription.save()
+        # Sequential and unique because it derives from the primary key, as record numbers do.
+        prescription.rx_number = f"RX-{prescription.pk:06d}"
+        prescription.save(update_fields=["rx_number"])
+        StatusChange.objects.create(
+            prescription=prescription, status=CourseStatus.ACTIVE, by=actor, reason="Written"
+        )
+        _schedule_follow_ups(prescription)
+        record_change(
+            actor=actor,
+            action="prescription.written",
+            obj=prescription,
+            summary=f"{prescription.rx_number}: {preparation.name}, {prescription.directions}",
+            data={
+                "rx_number": prescription.rx_number,
+                "preparation": preparation.name,
+                "times": slots,
+                "area": area,
+                "grams_per_application": grams,
+                "duration_days": prescription.duration_days,
+                "refills_authorised": prescription.refills_authorised,
+                "prescriber": who["prescriber_name"],
+                "prescriber_npi": who["prescriber_npi"],
+            },
+        )
+        return prescription
 
 
 def timepoint_for(week: int) -> str:
