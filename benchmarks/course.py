@@ -4,7 +4,8 @@ A throwaway PostgreSQL cluster (the machine's initdb and pg_ctl; as root they ru
 postgres user) is migrated and filled with set-based INSERT ... SELECT: 100,000 patients
 on 180-day twice-daily courses (about 34 million logged applications: 95 % of the courses
 complete, 5 % under way), 200,000 fills from 200,000 released batches with 400,000
-weighings from 200 component lots, 400,000 follow-ups, a few thousand side effects.
+weighings from 200 component lots, 400,000 follow-ups, a few thousand side effects (those
+older than two weeks reviewed).
 Then, in one run:
 
 1. the baseline: a plain `SELECT count(*)` over the applications table (a full scan);
@@ -55,7 +56,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=PATIENTS)
     parser.add_argument("--seconds", type=float, default=10.0, help="per HTTP load run")
-    parser.add_argument("--keep", type=Path, help="keep the cluster in this directory")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the cluster in this directory; run again, it is measured, not rebuilt",
+    )
     args = parser.parse_args()
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="scarrx-course-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -69,9 +74,16 @@ def main() -> int:
         sys.path.insert(0, str(ROOT / "src"))
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scarrx.settings")
         django.setup()
-        started = time.perf_counter()
-        world = build(args.patients)
-        print(f"built the synthetic pharmacy in {time.perf_counter() - started:.0f} s", flush=True)
+        saved = workdir / "world.json"
+        if saved.exists():  # a kept cluster, built before: measure the code as it is now
+            world = json.loads(saved.read_text())
+            print(f"measuring the synthetic pharmacy kept in {workdir}", flush=True)
+        else:
+            started = time.perf_counter()
+            world = build(args.patients)
+            print(f"built the synthetic pharmacy in {time.perf_counter() - started:.0f} s")
+            if args.keep:
+                saved.write_text(json.dumps(world))
         durable(True)
         figures = measure(world)
         figures |= http_load(env, world, args.seconds)
@@ -222,7 +234,14 @@ def build(n: int) -> dict:
         Weighing,
     )
     from scarrx.pharmacy.services import ComponentLine, StepLine
-    from scarrx.treatment.models import Application, Fill, FollowUp, Prescription, SideEffect
+    from scarrx.treatment.models import (
+        Application,
+        Fill,
+        FollowUp,
+        Prescription,
+        Review,
+        SideEffect,
+    )
 
     sync_roles()
     today = timezone.localdate()
@@ -402,7 +421,9 @@ def build(n: int) -> dict:
             "   s(name, at, n)"
             " CROSS JOIN LATERAL (SELECT abs(hashint8(p.id * 977 + d * 3 + s.n)) %% 100 AS x) r"
             " WHERE p.id >= %s AND p.id < %s AND r.x < 96"
-            "   AND p.start_on + d < %s::date - CASE WHEN p.status = 'active' THEN 3 ELSE 0 END",
+            # one active course in ten has logged nothing for five days (falling behind)
+            "   AND p.start_on + d < %s::date"
+            "     - CASE WHEN p.status = 'active' AND p.id %% 10 = 0 THEN 5 ELSE 0 END",
             [ph.pk, low, low + step, today],
         )
         done = min(low + step - first, last - first + 1)
@@ -422,6 +443,14 @@ def build(n: int) -> dict:
         f" FROM {table(Fill)} f WHERE f.id %% 97 = 0",
         [ph.pk],
         "side effects",
+    )
+    sql(
+        f"INSERT INTO {table(Review)} (side_effect_id, by_id, at, assessment, outcome,"
+        " resolved_on, serious)"
+        " SELECT s.id, %s, now(), 'Reviewed.', 'resolved', s.onset_on + 7, false"
+        f" FROM {table(SideEffect)} s WHERE s.onset_on < %s::date - 14",
+        [ph.pk, today],
+        "reviews (of every report older than two weeks)",
     )
     sql("VACUUM (ANALYZE)", None, "vacuum and analyse")
     # The patients the HTTP load logs for: active courses, each with a bearer token.

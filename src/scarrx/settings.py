@@ -190,6 +190,8 @@ MIDDLEWARE = [
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_USER_MODEL = "accounts.User"
+# Permissions come from the role table in code (scarrx.accounts.roles), not per user.
+AUTHENTICATION_BACKENDS = ["scarrx.accounts.backends.RoleBackend"]
 ROOT_URLCONF = "scarrx.urls"
 WSGI_APPLICATION = "scarrx.wsgi.application"
 

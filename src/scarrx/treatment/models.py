@@ -84,8 +84,10 @@ class Prescription(NeverDeleted):
     class Meta:
         ordering = ["-start_on", "-pk"]
         indexes = [
-            models.Index(fields=["status", "next_refill_due"], name="rx_refill_due"),
-            models.Index(fields=["status", "recent_percent"], name="rx_recent_adherence"),
+            # the worklist's sections read these in their own order (ties by id), so a
+            # section's first rows stop the index walk: no sort of every match
+            models.Index(fields=["status", "next_refill_due", "id"], name="rx_refill_due"),
+            models.Index(fields=["status", "recent_percent", "id"], name="rx_recent_adherence"),
             models.Index(fields=["status", "recent_through"], name="rx_standing_age"),
         ]
         permissions = [("pause_prescription", "Pause, resume or stop one's own course")]
@@ -165,6 +167,11 @@ class Fill(NeverDeleted):
         indexes = [
             models.Index(fields=["batch", "patient"], name="fill_batch_patient"),
             models.Index(fields=["verified_at"], name="fill_verified"),
+            models.Index(
+                fields=["dispensed_at", "id"],
+                condition=models.Q(verified_at__isnull=True),
+                name="fill_to_verify",
+            ),
         ]
         permissions = [("verify_fill", "Verify a fill before it is handed over")]
 
@@ -300,6 +307,7 @@ class SideEffect(NeverDeleted):
 
     class Meta:
         ordering = ["-onset_on", "-pk"]
+        indexes = [models.Index(fields=["onset_on", "id"], name="side_effect_onset")]
         permissions = [("review_sideeffect", "Review a side effect (pharmacist)")]
 
     def __str__(self) -> str:
@@ -346,7 +354,7 @@ class FollowUp(NeverDeleted):
         constraints = [
             models.UniqueConstraint(fields=["prescription", "week"], name="one_follow_up_a_week")
         ]
-        indexes = [models.Index(fields=["due_on"], name="follow_up_due")]
+        indexes = [models.Index(fields=["due_on", "id"], name="follow_up_due")]
 
 
 class CalendarFeed(models.Model):

@@ -23,6 +23,7 @@ from scarrx.treatment.models import (
 )
 
 WORKLIST_ROWS = 50
+COUNT_CAP = 1000
 REFILL_HORIZON_DAYS = 7
 LOW_ADHERENCE = 80
 FOLLOW_UP_LOOKBACK_DAYS = 42  # a visit more than six weeks late gives way to the next
@@ -186,12 +187,18 @@ class Section:
     rows: list
     count: int
     empty: str
+    capped: bool = False  # more than COUNT_CAP: shown as "1,000+"
 
 
 def _section(key, title, queryset, empty) -> Section:
+    """The section's first rows, most urgent first, and how many there are, counted up to
+    COUNT_CAP (an index range read no further than that: the worklist's cost does not grow
+    with the size of the pharmacy, and past a thousand the exact number changes nothing)."""
     rows = list(queryset[:WORKLIST_ROWS])
-    count = len(rows) if len(rows) < WORKLIST_ROWS else queryset.count()
-    return Section(key, title, rows, count, empty)
+    if len(rows) < WORKLIST_ROWS:
+        return Section(key, title, rows, len(rows), empty)
+    count = queryset.select_related(None).order_by()[: COUNT_CAP + 1].count()
+    return Section(key, title, rows, min(count, COUNT_CAP), empty, capped=count > COUNT_CAP)
 
 
 def refills_due(user, today: date) -> QuerySet[Prescription]:
