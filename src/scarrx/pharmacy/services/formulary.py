@@ -36,7 +36,8 @@ from scarrx.pharmacy.services.common import (
     current_settings,
     today,
 )
-from scarrx.values import grams_text, number_text
+from scarrx.problems import Problems
+from scarrx.values import InputError, grams_text, number_text
 
 # --- settings -------------------------------------------------------------------------
 
@@ -91,27 +92,41 @@ INGREDIENT_FIELDS = (
 )
 
 
-def _check_ingredient(ingredient: Ingredient) -> None:
+def _check_ingredient(ingredient: Ingredient, problems: Problems) -> None:
     if ingredient.role not in Role.values:
-        raise ValidationError({"role": f"Choose one of {', '.join(Role.values)}."})
-    with _inputs():
-        calc.correction_factor(Decimal(ingredient.assay_percent), Decimal(ingredient.salt_factor))
+        problems.add({"role": [f"Choose one of {', '.join(Role.values)}."]})
+    problems.check(_correction_factor, ingredient.assay_percent, ingredient.salt_factor)
     top = ingredient.max_strength_percent
     if top is not None and not 0 < Decimal(top) <= 100:
-        raise ValidationError({"max_strength_percent": "Between 0 and 100 %."})
+        problems.add({"max_strength_percent": ["Between 0 and 100 %."]})
+
+
+def _correction_factor(assay_percent, salt_factor) -> None:
+    with _inputs():
+        for field, value in (("assay_percent", assay_percent), ("salt_factor", salt_factor)):
+            if value is None:
+                raise InputError(field, "Enter a number.")
+        calc.correction_factor(Decimal(assay_percent), Decimal(salt_factor))
+
+
+def _new_name(name) -> str:
+    name = _text(name, "name", limit=120)
+    if Ingredient.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": f"{name} is in the formulary already."})
+    return name
 
 
 @transaction.atomic
 def add_ingredient(*, actor, name: str, **fields) -> Ingredient:
     require(actor, Perm.CHANGE_FORMULARY)
-    name = _text(name, "name", limit=120)
-    if Ingredient.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"{name} is in the formulary already."})
     unknown = set(fields) - set(INGREDIENT_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: "Not an ingredient field."})
+    problems = Problems()  # every field's problem at once
+    name = problems.check(_new_name, name) or ""
     ingredient = Ingredient(name=name, **fields)
-    _check_ingredient(ingredient)
+    _check_ingredient(ingredient, problems)
+    problems.refuse()
     ingredient.save()
     record_change(
         actor=actor,
