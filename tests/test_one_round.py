@@ -56,8 +56,8 @@ def assessment(world):
 
 
 def ingredient(world):
-    body = {"name": "", "role": "solvent", "assay_percent": "lots"}
-    return "POST", "/api/v1/pharmacy/ingredients", body, {"name", "role", "assay_percent"}
+    body = {"name": "", "role": "solvent", "assay_percent": "lots", "notes": f"Keep dry{RLO}"}
+    return "POST", "/api/v1/pharmacy/ingredients", body, {"name", "role", "assay_percent", "notes"}
 
 
 def prescription(world):

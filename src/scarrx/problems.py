@@ -29,6 +29,12 @@ class Problems:
         for field, messages in errors.items():
             self.errors.setdefault(field, []).extend(messages)
 
+    def also(self, errors: Mapping[str, list[str]]) -> None:
+        """Add the problems of fields not named yet (a second check of the same field,
+        such as the text rule after a required-field check, adds nothing)."""
+        for field, messages in errors.items():
+            self.errors.setdefault(field, list(messages))
+
     def check(self, call: Callable[..., T], *args, **kwargs) -> T | None:
         """`call(*args, **kwargs)`, or None with its refusal kept."""
         try:

@@ -37,6 +37,7 @@ from scarrx.pharmacy.services.common import (
     today,
 )
 from scarrx.problems import Problems
+from scarrx.text import text_errors_of
 from scarrx.values import InputError, grams_text, number_text
 
 # --- settings -------------------------------------------------------------------------
@@ -126,6 +127,7 @@ def add_ingredient(*, actor, name: str, **fields) -> Ingredient:
     name = problems.check(_new_name, name) or ""
     ingredient = Ingredient(name=name, **fields)
     _check_ingredient(ingredient, problems)
+    problems.also(text_errors_of(ingredient))
     problems.refuse()
     ingredient.save()
     record_change(

@@ -18,6 +18,7 @@ from scarrx.pharmacy.models import Preparation
 from scarrx.pharmacy.services import open_warnings
 from scarrx.pharmacy.services.common import _inputs, _text, today
 from scarrx.problems import Problems
+from scarrx.text import text_errors
 from scarrx.treatment import adherence, supply
 from scarrx.treatment.models import (
     DEFAULT_FOLLOW_UP_WEEKS,
@@ -229,6 +230,8 @@ def write_prescription(
         "directions": problems.check(_text, directions, "directions", limit=500),
         "follow_up_weeks": problems.check(_follow_up_weeks, follow_up_weeks),
     }
+    typed = {"directions": directions, "prescriber_name": prescriber_name}
+    problems.also(text_errors(Prescription, typed | {"prescriber_licence": prescriber_licence}))
     problems.refuse()
     (written_on, start_on), (area, grams) = dates, amount
     prescription = Prescription(
