@@ -12,7 +12,7 @@ schema's answer. One mechanism for every operation, no check written twice.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from ninja.params.models import BodyModel
@@ -73,6 +73,8 @@ def _values_without(operation, request, path_params, refused) -> dict[str, Any] 
                 if not issubclass(schema, BaseModel):
                     return None
                 left_out = frozenset(refused.get(name, ()))
+                if not left_out <= schema.model_fields.keys():
+                    return None  # a key the schema forbids: nothing to leave out
                 kept = {k: v for k, v in body.items() if k not in left_out}
                 values[name] = _lenient(schema, left_out).model_validate(
                     kept, context={"request": request}
@@ -82,12 +84,12 @@ def _values_without(operation, request, path_params, refused) -> dict[str, Any] 
     return values
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: which fields were refused is the client's choice
 def _lenient(schema: type[BaseModel], left_out: frozenset[str]) -> type[BaseModel]:
     """`schema` with the refused fields optional and untyped (None when not sent)."""
     if not left_out:
         return schema
-    fields: dict[str, Any] = {name: (Any, None) for name in left_out if name in schema.model_fields}
+    fields: dict[str, Any] = dict.fromkeys(left_out, (Any, None))
     return create_model(f"{schema.__name__}Parsed", __base__=schema, **fields)
 
 
