@@ -2,7 +2,9 @@
 
 Authentication: the console's session (with CSRF) or `Authorization: Bearer <token>`.
 Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "message": "..."}]}
-(scarrx.errors), also for what no operation answers (scarrx.middleware).
+(scarrx.errors), also for what no operation answers (scarrx.middleware). A body refused by
+its schema also names what the operation's own checks refuse in the rest of it, in the
+same answer (scarrx.oneround).
 """
 
 from __future__ import annotations
