@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from scarrx.audit.models import ChangeRecord
+from scarrx.pharmacy.models import Ingredient
 from scarrx.text import CONTROL, INVISIBLE
 from tests.conftest import client_for
 
@@ -82,3 +83,15 @@ def test_bad_text_in_the_pharmacys_records_is_refused_by_field(pharmacist, world
     messages = {e["field"]: e["message"] for e in response.json()["errors"]}
     assert messages[field] in (INVISIBLE, CONTROL)
     assert ChangeRecord.objects.count() == before
+
+
+def test_the_ingredient_page_shows_bad_text_beside_its_fields(pharmacist):
+    data = {"name": f"Niacinamide{RLO}", "role": "active", "assay_percent": "100",
+            "salt_factor": "1", "allergen_group": "B\x07"}  # fmt: skip
+
+    response = client_for(pharmacist).post("/pharmacy/ingredients/", data)
+
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert (errors["name"], errors["allergen_group"]) == ([INVISIBLE], [CONTROL])
+    assert not Ingredient.objects.exists()
