@@ -7,10 +7,23 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db.models import CharField, TextField
 
 from scarrx.audit.models import ChangeRecord
 from scarrx.patients.models import Patient
-from scarrx.text import INVISIBLE, LINE_BREAK, text_problem
+from scarrx.pharmacy.models import Ingredient
+from scarrx.text import (
+    INVISIBLE,
+    LINE_BREAK,
+    MACHINE_WRITTEN,
+    TEXT_LIMIT,
+    free_text_fields,
+    text_errors_of,
+    text_limit,
+    text_problem,
+)
 from tests.conftest import BASELINE, patient_fields
 
 MB = 2**20
@@ -166,3 +179,52 @@ def test_a_scar_age_of_a_huge_number_is_refused_not_a_500(as_pharmacist, patient
     response = post(as_pharmacist, f"/api/v1/patients/{patient.public_id}/assessments", body)
 
     assert refused(response)["sites.0.scar_age_years"] == "Enter a number below 1,000."
+
+
+# --- Every app's free text, one rule (scarrx.text.free_text_fields) --------------------------
+
+SCARRX_MODELS = [m for m in apps.get_models() if m.__module__.startswith("scarrx.")]
+FREE_TEXT = [(m, f) for m in SCARRX_MODELS for f in free_text_fields(m)]
+
+
+@pytest.mark.parametrize(
+    ("model", "field"), FREE_TEXT, ids=[f"{m._meta.label}.{f.name}" for m, f in FREE_TEXT]
+)
+def test_no_record_stores_free_text_that_breaks_the_rule(db, model, field):
+    # Whoever saves it (a service, the demo, a command): refused before the INSERT, by name.
+    record = model()
+    setattr(record, field.attname, "Ada\u202eelbmuR")
+
+    with pytest.raises(ValidationError) as caught:
+        record.save()
+
+    assert caught.value.message_dict[field.name] == [INVISIBLE]
+    assert not model._base_manager.exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "field"), FREE_TEXT, ids=[f"{m._meta.label}.{f.name}" for m, f in FREE_TEXT]
+)
+def test_every_free_text_field_has_a_maximum(model, field):
+    limit = text_limit(field)
+    record = model()
+    setattr(record, field.attname, "x" * (limit + 1))
+
+    assert limit <= TEXT_LIMIT
+    assert text_errors_of(record)[field.name][0].startswith(f"Keep this to {limit:,} characters")
+
+
+def test_only_the_fields_the_software_writes_are_left_out_of_the_rule():
+    for label, names in MACHINE_WRITTEN.items():
+        model = apps.get_model(label)
+        text = {f.name for f in model._meta.concrete_fields if isinstance(f, CharField | TextField)}
+        assert names <= text, f"{label}: {sorted(names - text)} are not its text fields"
+
+
+def test_an_ingredient_named_with_a_right_to_left_override_is_refused(as_pharmacist):
+    body = {"name": "Tretinoin\u202e", "role": "active"}
+
+    response = post(as_pharmacist, "/api/v1/pharmacy/ingredients", body)
+
+    assert refused(response)["name"] == INVISIBLE
+    assert not Ingredient.objects.exists()

@@ -2,7 +2,9 @@
 
 Authentication: the console's session (with CSRF) or `Authorization: Bearer <token>`.
 Every error has one shape: {"errors": [{"field": "date_of_birth" | null, "message": "..."}]}
-(scarrx.errors), also for what no operation answers (scarrx.middleware).
+(scarrx.errors), also for what no operation answers (scarrx.middleware). A body refused by
+its schema also names what the operation's own checks refuse in the rest of it, in the
+same answer (scarrx.oneround).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from scarrx import oneround
 from scarrx.access import PORTAL, STAFF, declared_access, guard_api_user, public
 from scarrx.accounts.services import user_for_token
-from scarrx.errors import errors_body
+from scarrx.errors import errors_body, validation_pairs
 
 
 class Bearer(HttpBearer):
@@ -87,29 +90,23 @@ api = Api(
 )
 
 
-def validation_pairs(exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        for field, errs in exc.message_dict.items():
-            for message in errs:
-                yield (None if field == "__all__" else field), message
-    else:
-        for message in exc.messages:
-            yield None, message
-
-
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc):
     return api.create_response(request, errors_body(validation_pairs(exc)), status=422)
 
 
+def _field_of(loc) -> str:
+    # loc is like ("body", "payload", "sites", 0, "site"): drop where and the param name.
+    parts = [str(p) for p in loc[2:]] if loc and loc[0] == "body" else [str(p) for p in loc[1:]]
+    return ".".join(parts) or str(loc[-1])
+
+
 @api.exception_handler(SchemaError)
 def on_schema_error(request, exc):
-    def field_of(loc) -> str:
-        # loc is like ("body", "payload", "sites", 0, "site"): drop where and the param name.
-        parts = [str(p) for p in loc[2:]] if loc and loc[0] == "body" else [str(p) for p in loc[1:]]
-        return ".".join(parts) or str(loc[-1])
-
-    pairs = [(field_of(e.get("loc", ())), e.get("msg", "Invalid value.")) for e in exc.errors]
+    """The schema's refusals and, for a JSON body, the operation's own refusals of the
+    fields that parsed (scarrx.oneround): every field's problem in one answer."""
+    pairs = [(_field_of(e.get("loc", ())), e.get("msg", "Invalid value.")) for e in exc.errors]
+    pairs += oneround.other_refusals(request, exc.errors)
     return api.create_response(request, errors_body(pairs), status=422)
 
 
@@ -144,6 +141,7 @@ def _declaration_first(run):
     @wraps(run)
     def run_declared(request, *args, **kwargs):
         request.declared_access = access
+        request.api_call = (run.__self__, kwargs)  # for a second look at a refused body
         return run(request, *args, **kwargs)
 
     return run_declared

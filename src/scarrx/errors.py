@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -23,6 +24,17 @@ TITLES = {
 
 def errors_body(pairs: Iterable[tuple[str | None, str]]) -> dict:
     return {"errors": [{"field": f, "message": m} for f, m in pairs]}
+
+
+def validation_pairs(exc: ValidationError):
+    """(field or None, message) for each message of a service's ValidationError."""
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.message_dict.items():
+            for message in errs:
+                yield (None if field == "__all__" else field), message
+    else:
+        for message in exc.messages:
+            yield None, message
 
 
 def is_api_request(request: HttpRequest) -> bool:

@@ -14,6 +14,8 @@ from functools import cache
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -45,6 +47,18 @@ def phantoms() -> tuple:
     moved = replace(ph.COOL_CAST, rotation_deg=3.0, shift_px=(25.0, -15.0), seed=3)
     after = ph.photograph(ph.make_scene(replace(spec, scar_delta_a=8.0)), moved)
     return before, after
+
+
+@pytest.fixture(autouse=True)
+def _connection_kept_between_requests():
+    """The app is called as a WSGI server calls it, which closes the database connection
+    when each request ends: here that connection holds the test's transaction (the cast),
+    so keep it open, as Django's test client does."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @dataclass

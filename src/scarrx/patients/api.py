@@ -84,11 +84,17 @@ class PatientIn(Schema):
     )
 
 
-# The same fields, each optional: only those sent are changed; `reason` says why.
+# The same fields, each optional: only those sent are changed; `reason` says why, and
+# `duplicate_reason` why it is someone else when the change makes the record look like
+# another patient's (422 without it, as at intake).
 PatientChange = create_model(
     "PatientChange",
     __base__=Schema,
     reason=(str, ""),
+    duplicate_reason=(
+        str,
+        Field("", description=PatientIn.model_fields["duplicate_reason"].description),
+    ),
     **{
         name: (field.annotation | None, None)
         for name, field in PatientIn.model_fields.items()

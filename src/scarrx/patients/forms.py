@@ -11,6 +11,13 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class PatientForm(forms.ModelForm):
+    # Asked for when the record looks like another patient's (at intake or on a change).
+    duplicate_reason = ChangeRecord._meta.get_field("reason").formfield(
+        required=False,
+        label="Why this is someone else",
+        widget=forms.TextInput,
+        help_text="Recorded in the record's history.",
+    )
     prior_treatments = forms.MultipleChoiceField(
         choices=PriorTreatment.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -51,12 +58,6 @@ class IntakeForm(PatientForm):
 
     consents_given_on = forms.DateField(
         widget=DATE, label="Decisions made on", initial=timezone.localdate
-    )
-    duplicate_reason = ChangeRecord._meta.get_field("reason").formfield(
-        required=False,
-        label="Why this is a new patient",
-        widget=forms.TextInput,
-        help_text="Recorded with the registration.",
     )
 
     def __init__(self, *args, **kwargs):

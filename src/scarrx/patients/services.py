@@ -218,7 +218,7 @@ class PossibleDuplicate(ValidationError):
     """The patient may be registered already: `matches` are the records that look like
     them, for a page to link. Registering goes on only with a `duplicate_reason`."""
 
-    def __init__(self, matches: list[Patient]) -> None:
+    def __init__(self, matches: list[Patient], *, going_on: str = "register anyway") -> None:
         self.matches = matches
         found = "; ".join(
             f"{p.record_number} ({p.full_name}, born {p.date_of_birth:%-d %b %Y})" for p in matches
@@ -226,7 +226,7 @@ class PossibleDuplicate(ValidationError):
         super().__init__(
             {
                 "duplicate_reason": f"This patient may be registered already: {found}. Check "
-                "the record; to register anyway, say why this is someone else."
+                f"the record; to {going_on}, say why this is someone else."
             }
         )
 
@@ -332,16 +332,31 @@ def register_patient(
     return patient
 
 
+def _newly_alike(before: Patient, after: Patient, among: QuerySet[Patient]) -> list[Patient]:
+    """The patients an amended record may now be a duplicate of, and was not before."""
+    already = {p.pk for p in possible_duplicates(before, among)}
+    return [p for p in possible_duplicates(after, among) if p.pk not in already]
+
+
 @transaction.atomic
-def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> Patient:
-    """Amend the record in place, keeping the old values in the change history."""
+def update_patient(
+    patient: Patient, *, actor, reason: str = "", duplicate_reason: str = "", **changes
+) -> Patient:
+    """Amend the record in place, keeping the old values in the change history. A change
+    that makes the record look like another patient's (the intake's duplicate check) is
+    made only with a `duplicate_reason` (PossibleDuplicate), recorded with the change."""
     require(actor, Perm.CHANGE_PATIENT, patient)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown field."))
-    if problems := reason_errors(reason):
+    reason, duplicate_reason = (reason or "").strip(), (duplicate_reason or "").strip()
+    problems = reason_errors(reason)
+    if found := reason_errors(duplicate_reason):
+        problems["duplicate_reason"] = found["reason"]
+    if problems:
         raise ValidationError(problems)
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    old = Patient.objects.get(pk=patient.pk)
     before = _snapshot(patient)
     for name, value in _with_prescriber(changes).items():
         setattr(patient, name, value)
@@ -349,12 +364,21 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
     changed = diff(before, _snapshot(patient))
     if not changed:
         return patient
+    matches = _newly_alike(old, patient, patients_visible_to(actor))
+    if matches and not duplicate_reason:
+        raise PossibleDuplicate(matches, going_on="save the change")
+    if matches:
+        reason = " — ".join(r for r in (reason, duplicate_reason) if r)
+        if problems := reason_errors(reason):
+            raise ValidationError({"duplicate_reason": problems["reason"]})
     patient.save()
     record_change(
         actor=actor,
         action="patient.updated",
         obj=patient,
-        summary="Updated " + ", ".join(f.replace("_", " ") for f in changed),
+        summary="Updated "
+        + ", ".join(f.replace("_", " ") for f in changed)
+        + (f", despite a possible duplicate ({_numbers(matches)})" if matches else ""),
         data=changed,
         reason=reason,
     )
@@ -362,6 +386,10 @@ def update_patient(patient: Patient, *, actor, reason: str = "", **changes) -> P
 
     record_changed(actor, patient, changed)  # e.g. the pharmacy's safety screens again
     return patient
+
+
+def _numbers(patients: list[Patient]) -> str:
+    return ", ".join(p.record_number for p in patients)
 
 
 @transaction.atomic

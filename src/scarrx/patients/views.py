@@ -96,12 +96,21 @@ def patient_timeline(request, patient_id):
 def patient_edit(request, patient_id):
     patient = fetch(request, Patient, patient_id)
     form = PatientForm(request.POST or None, instance=patient)
+    duplicates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
         try:
             services.update_patient(
-                patient, actor=request.user, reason=request.POST.get("reason", ""), **changes
+                patient,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+                duplicate_reason=form.cleaned_data["duplicate_reason"],
+                **changes,
             )
+        except services.PossibleDuplicate as exc:
+            duplicates = exc.matches
+            record_reads(request, duplicates)  # their names and dates of birth are shown
+            add_service_errors(form, exc)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -110,7 +119,7 @@ def patient_edit(request, patient_id):
     return render(
         request,
         "patients/edit.html",
-        {"form": form, "patient": patient},
+        {"form": form, "patient": patient, "duplicates": duplicates},
         status=form_status(form),
     )
 

@@ -10,6 +10,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.http import HttpResponse
 
+from scarrx.dryrun import undo_after
+
 
 class PrivateFileSystemStorage(FileSystemStorage):
     """Local storage that never produces a URL: files leave only through a view that
@@ -29,7 +31,9 @@ class PrivateFileSystemStorage(FileSystemStorage):
 def save_private(data: bytes, *, suffix: str = ".jpg") -> str:
     """Store bytes under a random name and return the name (not a URL)."""
     name = f"photos/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}{suffix}"
-    return default_storage.save(name, ContentFile(data))
+    name = default_storage.save(name, ContentFile(data))
+    undo_after(lambda: default_storage.delete(name))  # a dry run keeps nothing
+    return name
 
 
 @contextmanager

@@ -36,7 +36,9 @@ from scarrx.pharmacy.services.common import (
     current_settings,
     today,
 )
-from scarrx.values import grams_text, number_text
+from scarrx.problems import Problems
+from scarrx.text import text_errors_of
+from scarrx.values import InputError, grams_text, number_text
 
 # --- settings -------------------------------------------------------------------------
 
@@ -91,30 +93,45 @@ INGREDIENT_FIELDS = (
 )
 
 
-def _check_ingredient(ingredient: Ingredient) -> None:
+def _check_ingredient(ingredient: Ingredient, problems: Problems) -> None:
     if ingredient.role not in Role.values:
-        raise ValidationError({"role": f"Choose one of {', '.join(Role.values)}."})
-    with _inputs():
-        calc.correction_factor(Decimal(ingredient.assay_percent), Decimal(ingredient.salt_factor))
+        problems.add({"role": [f"Choose one of {', '.join(Role.values)}."]})
+    problems.check(_correction_factor, ingredient.assay_percent, ingredient.salt_factor)
     top = ingredient.max_strength_percent
     if top is not None and not 0 < Decimal(top) <= 100:
-        raise ValidationError({"max_strength_percent": "Between 0 and 100 %."})
+        problems.add({"max_strength_percent": ["Between 0 and 100 %."]})
     density = ingredient.density_g_per_ml
     if density is not None and not Decimal(density) > 0:
-        raise ValidationError({"density_g_per_ml": "A density is more than 0 g/mL."})
+        problems.add({"density_g_per_ml": ["A density is more than 0 g/mL."]})
+
+
+def _correction_factor(assay_percent, salt_factor) -> None:
+    with _inputs():
+        for field, value in (("assay_percent", assay_percent), ("salt_factor", salt_factor)):
+            if value is None:
+                raise InputError(field, "Enter a number.")
+        calc.correction_factor(Decimal(assay_percent), Decimal(salt_factor))
+
+
+def _new_name(name) -> str:
+    name = _text(name, "name", limit=120)
+    if Ingredient.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": f"{name} is in the formulary already."})
+    return name
 
 
 @transaction.atomic
 def add_ingredient(*, actor, name: str, **fields) -> Ingredient:
     require(actor, Perm.CHANGE_FORMULARY)
-    name = _text(name, "name", limit=120)
-    if Ingredient.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"{name} is in the formulary already."})
     unknown = set(fields) - set(INGREDIENT_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: "Not an ingredient field."})
+    problems = Problems()  # every field's problem at once
+    name = problems.check(_new_name, name) or ""
     ingredient = Ingredient(name=name, **fields)
-    _check_ingredient(ingredient)
+    _check_ingredient(ingredient, problems)
+    problems.also(text_errors_of(ingredient))
+    problems.refuse()
     ingredient.save()
     record_change(
         actor=actor,
@@ -160,7 +177,10 @@ def update_ingredient(ingredient: Ingredient, *, actor, reason: str, **changes) 
     for name, value in changes.items():
         setattr(ingredient, name, value)
     ingredient.full_clean(exclude=["public_id"], validate_unique=False)  # types, digits
-    _check_ingredient(ingredient)
+    problems = Problems()
+    _check_ingredient(ingredient, problems)
+    problems.also(text_errors_of(ingredient))
+    problems.refuse()
     ingredient.save()
     ingredient.refresh_from_db()  # decimals as stored, so "1" and "1.000000" are the same
     changed = {f: [before[f], getattr(ingredient, f)] for f in changes}

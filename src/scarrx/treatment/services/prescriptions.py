@@ -17,6 +17,8 @@ from scarrx.patients.models import Patient
 from scarrx.pharmacy.models import Preparation, Stage
 from scarrx.pharmacy.services import open_warnings, screen_again
 from scarrx.pharmacy.services.common import _inputs, _text, today
+from scarrx.problems import Problems
+from scarrx.text import text_errors
 from scarrx.treatment import adherence, supply
 from scarrx.treatment.models import (
     DEFAULT_FOLLOW_UP_WEEKS,
@@ -160,6 +162,11 @@ def _sites(raw) -> list[str]:
     return sites
 
 
+def _daily_use(slots: int, area: str, grams: Decimal | None) -> None:
+    with _inputs():
+        supply.daily_use(slots, area=area or None, grams_per_application=grams)
+
+
 def safety_problem(preparation: Preparation) -> str:
     """Why a preparation may not be prescribed yet: a safety warning not overridden."""
     found = list(open_warnings(preparation))
@@ -205,12 +212,30 @@ def write_prescription(
         problem = safety_problem(preparation)
         if problem:
             raise ValidationError({"preparation": problem})
-        who = _prescriber(actor, prescriber, prescriber_name, prescriber_npi, prescriber_licence)
-        written_on, start_on = _dates(written_on, start_on)
-        slots = _times(times)
-        area, grams = _amount(area, grams_per_application)
-        with _inputs():
-            supply.daily_use(len(slots), area=area or None, grams_per_application=grams)
+        problems = Problems()  # every field's problem at once
+        who = problems.check(
+            _prescriber, actor, prescriber, prescriber_name, prescriber_npi, prescriber_licence
+        )
+        dates = problems.check(_dates, written_on, start_on)
+        slots = problems.check(_times, times)
+        amount = problems.check(_amount, area, grams_per_application)
+        if slots is not None and amount is not None:
+            problems.check(_daily_use, len(slots), *amount)
+        checked = {
+            "sites": problems.check(_sites, sites),
+            "duration_days": problems.check(
+                _whole, duration_days, "duration_days", 1, MAX_DURATION_DAYS
+            ),
+            "refills_authorised": problems.check(
+                _whole, refills_authorised, "refills_authorised", 0, MAX_REFILLS
+            ),
+            "directions": problems.check(_text, directions, "directions", limit=500),
+            "follow_up_weeks": problems.check(_follow_up_weeks, follow_up_weeks),
+        }
+        typed = {"directions": directions, "prescriber_name": prescriber_name}
+        problems.also(text_errors(Prescription, typed | {"prescriber_licence": prescriber_licence}))
+        problems.refuse()
+        (written_on, start_on), (area, grams) = dates, amount
         prescription = Prescription(
             patient=patient,
             preparation=preparation,
@@ -218,13 +243,9 @@ def write_prescription(
             written_on=written_on,
             start_on=start_on,
             times=slots,
-            sites=_sites(sites),
             area=area,
             grams_per_application=grams,
-            duration_days=_whole(duration_days, "duration_days", 1, MAX_DURATION_DAYS),
-            refills_authorised=_whole(refills_authorised, "refills_authorised", 0, MAX_REFILLS),
-            directions=_text(directions, "directions", limit=500),
-            follow_up_weeks=_follow_up_weeks(follow_up_weeks),
+            **checked,
             reassessment_before_refill=bool(reassessment_before_refill),
             written_by=actor,
             active_since=start_on,

@@ -1,0 +1,57 @@
+"""Running an operation only for what it would refuse, keeping nothing it did.
+
+The API uses it so that a request refused by its schema (a missing field, a wrong type, a
+date that is not one) also hears what the operation's own checks say about the fields that
+did parse: every problem in one round (`scarrx.api`). The operation runs for real, in a
+transaction that is always rolled back; a file it writes meanwhile (`undo_after`) is
+removed afterwards, so nothing of the rehearsal remains.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+_undo: ContextVar[list[Callable[[], None]] | None] = ContextVar("scarrx_dry_run", default=None)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def undo_after(cleanup: Callable[[], None]) -> None:
+    """Within a dry run, call `cleanup` when it ends (a file written outside the
+    database); otherwise do nothing."""
+    pending = _undo.get()
+    if pending is not None:
+        pending.append(cleanup)
+
+
+def refusal_of(call: Callable[[], object]) -> ValidationError | None:
+    """The ValidationError `call()` raises, or None (it passed, or failed some other way:
+    then what the caller already found is the answer). Nothing it does is kept."""
+    pending: list[Callable[[], None]] = []
+    token = _undo.set(pending)
+    refused = None
+    try:
+        with transaction.atomic():
+            try:
+                call()
+            except ValidationError as exc:
+                refused = exc
+            except Exception:  # noqa: BLE001 - the real refusal is the caller's
+                log.debug("dry run failed otherwise", exc_info=True)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    finally:
+        _undo.reset(token)
+        for cleanup in pending:
+            cleanup()
+    return refused
