@@ -119,3 +119,32 @@ def test_the_worklist_reads_a_fixed_number_of_queries(
     client.get("/worklist/")
     with django_assert_max_num_queries(30):
         assert client.get("/api/v1/worklist").status_code == 200
+
+
+def test_a_long_section_counts_to_the_cap_and_says_so(
+    rx, batch, technician, patient, pharmacist, monkeypatch
+):
+    """The count reads no further than the cap: past it, the page says "2+" (here, with
+    the cap at 2 and three reports waiting), and the API says the count is capped."""
+    monkeypatch.setattr(queries, "WORKLIST_ROWS", 1)
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    for kind in ("redness", "dryness", "itching"):
+        services.report_side_effect(
+            rx,
+            actor=patient.user,
+            via="portal",
+            kind=kind,
+            severity="mild",
+            onset_on=timezone.localdate(),
+            action="continue",
+        )
+    found = sections(pharmacist)["side_effects"]
+    assert (len(found.rows), found.count, found.capped, found.shown) == (1, 2, True, "2+")
+    page = client_for(pharmacist).get("/worklist/").content.decode()
+    assert "1 of 2+ shown" in page
+    answer = client_for(pharmacist).get("/api/v1/worklist").json()
+    effects = next(s for s in answer if s["key"] == "side_effects")
+    assert (effects["count"], effects["capped"], len(effects["items"])) == (2, True, 1)
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    found = sections(pharmacist)["side_effects"]
+    assert (found.count, found.capped, found.shown) == (3, False, "3")

@@ -528,6 +528,7 @@ class SectionOut(Schema):
     key: str
     title: str
     count: int
+    capped: bool = Field(description="more than `count` (the count stops at 1,000)")
     items: list[WorkItemOut]
 
 
@@ -538,6 +539,12 @@ def worklist(request):
 
     sections = queries.worklist(request.user)
     return [
-        {"key": s.key, "title": s.title, "count": s.count, "items": items_of(request, s)}
+        {
+            "key": s.key,
+            "title": s.title,
+            "count": s.count,
+            "capped": s.capped,
+            "items": items_of(request, s),
+        }
         for s in sections
     ]

@@ -187,7 +187,12 @@ class Section:
     rows: list
     count: int
     empty: str
-    capped: bool = False  # more than COUNT_CAP: shown as "1,000+"
+    capped: bool = False  # more than COUNT_CAP
+
+    @property
+    def shown(self) -> str:
+        """The count as the page shows it: "1,000+" past the cap."""
+        return f"{self.count:,}+" if self.capped else f"{self.count:,}"
 
 
 def _section(key, title, queryset, empty) -> Section:
