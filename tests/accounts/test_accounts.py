@@ -498,3 +498,21 @@ def test_signing_out_says_so(pharmacist):
 
     assert response.redirect_chain[-1][0].startswith("/login/")
     assert "You are signed out." in response.content.decode()
+
+
+def test_permissions_follow_the_role_table_not_a_group_edited_in_the_database(
+    roles, pharmacist
+):
+    """RoleBackend reads ROLE_PERMISSIONS: a group row added or removed by hand grants
+    and takes away nothing, and no permission query is made."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    group = Group.objects.get(name="pharmacist")
+    group.permissions.add(Permission.objects.get(codename="delete_user"))
+    group.permissions.remove(Permission.objects.get(codename="view_accessrecord"))
+    user = type(pharmacist).objects.get(pk=pharmacist.pk)
+    with CaptureQueriesContext(connection) as seen:
+        assert user.has_perm("audit.view_accessrecord")
+        assert not user.has_perm("accounts.delete_user")
+    assert not any("auth_permission" in q["sql"] for q in seen.captured_queries)

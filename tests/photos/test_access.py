@@ -232,13 +232,14 @@ def test_stored_file_names_are_random_not_the_upload_name(
 
 
 @pytest.fixture
-def prescriber_without_photo_permission(prescriber):
+def prescriber_without_photo_permission(prescriber, monkeypatch):
     """The patient's own prescriber, in a pharmacy whose prescriber role has no
     photos.view_photo: a staff role is not enough on its own."""
-    from django.contrib.auth.models import Group, Permission
+    from scarrx.accounts.roles import PRESCRIBER, ROLE_PERMISSIONS, Perm
 
-    view_photo = Permission.objects.get(content_type__app_label="photos", codename="view_photo")
-    Group.objects.get(name="prescriber").permissions.remove(view_photo)
+    monkeypatch.setitem(
+        ROLE_PERMISSIONS, PRESCRIBER, ROLE_PERMISSIONS[PRESCRIBER] - {Perm.VIEW_PHOTO}
+    )
     return type(prescriber).objects.get(pk=prescriber.pk)  # no cached permissions
 
 
