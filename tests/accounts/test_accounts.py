@@ -500,9 +500,7 @@ def test_signing_out_says_so(pharmacist):
     assert "You are signed out." in response.content.decode()
 
 
-def test_permissions_follow_the_role_table_not_a_group_edited_in_the_database(
-    roles, pharmacist
-):
+def test_permissions_follow_the_role_table_not_a_group_edited_in_the_database(roles, pharmacist):
     """RoleBackend reads ROLE_PERMISSIONS: a group row added or removed by hand grants
     and takes away nothing, and no permission query is made."""
     from django.db import connection

@@ -160,3 +160,19 @@ def test_demo_pharmacy_batches_are_dated_over_the_past_weeks_with_their_bud(demo
         assert batch.bud == services.beyond_use(batch).date
         assert all(localdate(w.weighed_at) == batch.compounded_on for w in batch.weighings.all())
     assert Batch.objects.filter(status="in_progress", compounded_on=localdate()).exists()
+
+
+def test_the_reference_case_timeline_begins_with_her_registration(demo):
+    """Registration and her preparation are dated in the story (May), not on the day the
+    demo was loaded: nothing on her timeline comes before the day she was registered."""
+    from scarrx.accounts.models import User
+    from scarrx.patientfile import timeline
+
+    nora = Patient.objects.get(user__username="patient")
+    events = timeline(User.objects.get(username="pharmacist"), nora)[::-1]  # oldest first
+    registered = next(e for e in events if e.kind == "registration")
+    assert registered.on == events[0].on  # nothing before the day she was registered
+    prep = next(e for e in events if e.kind == "preparation")
+    rx = nora.prescriptions.get()
+    assert registered.on <= prep.on <= rx.start_on
+    assert max(e.on for e in events if e.kind in ("registration", "preparation")) < TODAY

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -155,7 +155,37 @@ def load_demo(today: date | None = None) -> DemoSummary:
     summary.assessments += courses["assessments"]
     summary.courses = courses["courses"]
     assert reference.assessments.count() == 5
+    _date_to_their_story()
     return summary
+
+
+def _date_to_their_story() -> None:
+    """A demo made today tells a story of months: each preparation made on the day of its
+    first batch or prescription, each patient registered on the day of their first
+    consent or clinical record (not today, which would put registration last)."""
+    from django.db.models import Min, OuterRef, Subquery
+
+    from scarrx.patientfile import earliest_clinical_date
+    from scarrx.patients.models import Patient
+    from scarrx.pharmacy.models import Preparation
+    from scarrx.treatment.models import Prescription
+
+    first_rx = Prescription.objects.filter(preparation=OuterRef("pk")).order_by("written_on")
+
+    def at(day: date) -> datetime:
+        return datetime.combine(day, time(9), tzinfo=timezone.get_current_timezone())
+
+    for prep in Preparation.objects.annotate(
+        batch=Min("batches__compounded_on"),
+        rx=Subquery(first_rx.values("written_on")[:1]),
+    ):
+        days = [d for d in (prep.batch, prep.rx) if d is not None]
+        if days:
+            Preparation.objects.filter(pk=prep.pk).update(created_at=at(min(days)))
+    for patient in Patient.objects.annotate(consented=Min("consents__given_on")):
+        days = [d for d in (patient.consented, earliest_clinical_date(patient)) if d]
+        if days and min(days) < timezone.localdate(patient.created_at):
+            Patient.objects.filter(pk=patient.pk).update(created_at=at(min(days)))
 
 
 def _photo_consent(patient) -> bool:
