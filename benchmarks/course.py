@@ -421,9 +421,10 @@ def build(n: int) -> dict:
             "   s(name, at, n)"
             " CROSS JOIN LATERAL (SELECT abs(hashint8(p.id * 977 + d * 3 + s.n)) %% 100 AS x) r"
             " WHERE p.id >= %s AND p.id < %s AND r.x < 96"
-            # one active course in ten has logged nothing for five days (falling behind)
+            # active courses have logged up to the day before yesterday (the HTTP load logs
+            # yesterday's); one in ten has logged nothing for five days (falling behind)
             "   AND p.start_on + d < %s::date"
-            "     - CASE WHEN p.status = 'active' AND p.id %% 10 = 0 THEN 5 ELSE 0 END",
+            "     - CASE WHEN p.status <> 'active' THEN 0 WHEN p.id %% 10 = 0 THEN 5 ELSE 1 END",
             [ph.pk, low, low + step, today],
         )
         done = min(low + step - first, last - first + 1)

@@ -22,7 +22,7 @@ from scarrx.treatment.models import (
     SideEffect,
 )
 
-WORKLIST_ROWS = 50
+WORKLIST_ROWS = 25  # per section, most urgent first: what a shift works through
 COUNT_CAP = 1000
 REFILL_HORIZON_DAYS = 7
 LOW_ADHERENCE = 80
@@ -202,7 +202,7 @@ def _section(key, title, queryset, empty) -> Section:
     rows = list(queryset[:WORKLIST_ROWS])
     if len(rows) < WORKLIST_ROWS:
         return Section(key, title, rows, len(rows), empty)
-    count = queryset.select_related(None).order_by()[: COUNT_CAP + 1].count()
+    count = queryset.select_related(None).order_by().values("pk")[: COUNT_CAP + 1].count()
     return Section(key, title, rows, min(count, COUNT_CAP), empty, capped=count > COUNT_CAP)
 
 
