@@ -143,3 +143,17 @@ def test_a_file_written_during_the_second_look_is_removed(db):
 
     assert refusal_of(operation) is None
     assert written and not default_storage.exists(written[0])
+
+
+def test_a_bad_body_for_a_patient_the_user_may_not_see_is_a_404_not_their_checks(world):
+    """The second look runs the operation, and the operation's first word is whether the
+    user may see the patient: another prescriber's patient is a 404 however the body is
+    wrong, and no check of the patient's fields is heard."""
+    from tests.conftest import client_for
+
+    other = make_user("dr-other", "prescriber")
+    url = f"/api/v1/patients/{world['patient'].public_id}/assessments"
+    body = BASELINE | {"assessed_on": "2026-13-01", "timepoint": "week_99"}
+    response = send(client_for(other), "POST", url, body)
+    assert response.status_code == 404, response.content
+    assert response.json()["errors"] == [{"field": None, "message": "Not found."}]

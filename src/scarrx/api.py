@@ -106,7 +106,12 @@ def on_schema_error(request, exc):
     """The schema's refusals and, for a JSON body, the operation's own refusals of the
     fields that parsed (scarrx.oneround): every field's problem in one answer."""
     pairs = [(_field_of(e.get("loc", ())), e.get("msg", "Invalid value.")) for e in exc.errors]
-    pairs += oneround.other_refusals(request, exc.errors)
+    try:
+        pairs += oneround.other_refusals(request, exc.errors)
+    except Http404 as hidden:  # an object this user may not see: 404 whatever the body
+        return on_not_found(request, hidden)
+    except PermissionDenied as denied:
+        return on_forbidden(request, denied)
     return api.create_response(request, errors_body(pairs), status=422)
 
 

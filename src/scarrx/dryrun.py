@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +36,21 @@ def undo_after(cleanup: Callable[[], None]) -> None:
 
 def refusal_of(call: Callable[[], object]) -> ValidationError | None:
     """The ValidationError `call()` raises, or None (it passed, or failed some other way:
-    then what the caller already found is the answer). Nothing it does is kept."""
+    then what the caller already found is the answer). Nothing it does is kept. A 404 or
+    a refused permission is raised again once all is undone: an object the user may not
+    see stays a 404 whatever the body, and its checks say nothing about it."""
     pending: list[Callable[[], None]] = []
     token = _undo.set(pending)
     refused = None
+    denied: Exception | None = None
     try:
         with transaction.atomic():
             try:
                 call()
             except ValidationError as exc:
                 refused = exc
+            except (Http404, PermissionDenied) as exc:
+                denied = exc
             except Exception:  # noqa: BLE001 - the real refusal is the caller's
                 log.debug("dry run failed otherwise", exc_info=True)
             raise _RolledBack
@@ -54,4 +60,6 @@ def refusal_of(call: Callable[[], object]) -> ValidationError | None:
         _undo.reset(token)
         for cleanup in pending:
             cleanup()
+    if denied is not None:
+        raise denied
     return refused
