@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
+from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -111,14 +112,15 @@ def text_limit(field: models.Field) -> int | None:
     return field.max_length
 
 
-def free_text_fields(model: type[models.Model]) -> list[models.Field]:
+@cache  # a model's fields are fixed once the apps are loaded; every save asks
+def free_text_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     """The fields of `model` that hold what people type, under the rule."""
     machine = MACHINE_WRITTEN.get(model._meta.label, frozenset())
-    return [
+    return tuple(
         f
         for f in model._meta.concrete_fields
         if isinstance(f, models.CharField | models.TextField) and f.name not in machine
-    ]
+    )
 
 
 def text_errors(model: type[models.Model], values: Mapping[str, object], *, prefix: str = ""):

@@ -160,3 +160,27 @@ def test_prescribing_screens_the_patients_record_as_it_is_now(
     assert warning.stage == "prescribing"
     pharmacy.override_warning(warning, actor=approver, reason="Reaction was to another product")
     assert prescribe(patient, preparation, prescriber).status == CourseStatus.ACTIVE
+
+
+def test_the_prescription_list_reads_a_fixed_number_of_queries(
+    patient, preparation, prescriber, pharmacist
+):
+    """Each row's refills left and status history come with the page, not a query each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import client_for
+
+    client = client_for(pharmacist)
+
+    def queries_for_the_list() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get("/api/v1/prescriptions").status_code == 200
+        return len(seen.captured_queries)
+
+    prescribe(patient, preparation, prescriber)
+    one = queries_for_the_list()
+    for _ in range(3):
+        prescribe(patient, preparation, prescriber)
+    assert len(client.get("/api/v1/prescriptions").json()["items"]) == 4
+    assert queries_for_the_list() == one

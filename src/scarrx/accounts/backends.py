@@ -20,7 +20,8 @@ class RoleBackend(ModelBackend):
     def get_group_permissions(self, user_obj, obj=None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
-        return {str(p) for p in ROLE_PERMISSIONS.get(role_of(user_obj) or "", ())}
+        # The role's own set, not a copy: each Perm is a str, so "app.codename" is in it.
+        return ROLE_PERMISSIONS.get(role_of(user_obj) or "", set())  # type: ignore[return-value]
 
     def get_all_permissions(self, user_obj, obj=None) -> set[str]:
         return self.get_group_permissions(user_obj, obj)

@@ -78,7 +78,7 @@ def _my_course(request, prescription_id: uuid.UUID | None = None):
     from scarrx.treatment.models import Prescription
 
     if prescription_id is not None:
-        return fetch(request, Prescription, prescription_id)
+        return fetch(request, Prescription.objects.select_related("patient"), prescription_id)
     course = current_course(request)
     if course is None:
         raise Http404
@@ -199,7 +199,7 @@ def report_my_side_effect(request, payload: MySideEffectIn):
 def my_side_effects(request):
     from scarrx.treatment.models import SideEffect
 
-    return visible_to(request.user, SideEffect).select_related("prescription", "batch")
+    return visible_to(request.user, SideEffect).select_related("prescription", "batch", "review")
 
 
 class MyStatusIn(Schema):

@@ -4,9 +4,6 @@ private calendar address. Each shows only the signed-in patient's own records.""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -21,6 +18,7 @@ from scarrx.forms import add_service_errors, form_status
 from scarrx.treatment import queries, services
 from scarrx.treatment.forms import ApplicationForm, SideEffectForm
 from scarrx.treatment.models import CourseStatus, Prescription, SkipReason, Via
+from scarrx.treatment.services.applications import window as logging_window
 
 OPEN = (CourseStatus.ACTIVE, CourseStatus.ON_HOLD)
 
@@ -57,7 +55,7 @@ def today(request):
     if course is not None:
         now = timezone.now()
         slots = queries.today_slots(course, now)
-        window = timedelta(hours=settings.ADHERENCE_WINDOW_HOURS)
+        window = logging_window()
         for row in slots:
             row["opens_at"] = row["slot"].local - window
             row["open"] = row["slot"].at - window <= now <= row["slot"].at + window

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
@@ -25,6 +26,7 @@ from scarrx.treatment.models import (
     Fill,
     Prescription,
     SideEffect,
+    StatusChange,
     Via,
 )
 
@@ -99,11 +101,11 @@ class PrescriptionOut(Schema):
 
     @staticmethod
     def resolve_refills_left(obj):
-        return services.refills_left(obj)
+        return services.refills_left(obj, made=getattr(obj, "fills_made", None))
 
     @staticmethod
     def resolve_history(obj):
-        return list(obj.status_changes.select_related("by"))
+        return list(obj.status_changes.all())  # prefetched with who, by _prescriptions
 
 
 class PrescriptionIn(Schema):
@@ -277,7 +279,14 @@ def report(request, prescription, payload: SideEffectIn, via: str):
 
 
 def _prescriptions(user):
-    return visible_to(user, Prescription).select_related("patient", "preparation")
+    """Each with its fills counted and its history (and who) fetched: a list page of them
+    reads a fixed number of queries."""
+    return (
+        visible_to(user, Prescription)
+        .select_related("patient", "preparation")
+        .annotate(fills_made=Count("fills"))
+        .prefetch_related(Prefetch("status_changes", StatusChange.objects.select_related("by")))
+    )
 
 
 @router.get("/prescriptions", response=list[PrescriptionOut], summary="Prescriptions")
@@ -452,7 +461,8 @@ def fill_label(request, fill_id: uuid.UUID):
 )
 @staff(Perm.LOG_APPLICATION)
 def log_for_patient(request, prescription_id: uuid.UUID, payload: ApplicationIn):
-    return log_application(request, fetch(request, Prescription, prescription_id), payload, Via.API)
+    course = fetch(request, Prescription.objects.select_related("patient"), prescription_id)
+    return log_application(request, course, payload, Via.API)
 
 
 @router.get(

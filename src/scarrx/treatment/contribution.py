@@ -13,8 +13,10 @@ from django.utils import timezone
 from scarrx.access import visible_to
 from scarrx.accounts.roles import Perm
 from scarrx.patientfile import BOTH, STAFF, Event
-from scarrx.treatment.models import CourseStatus, Fill, Prescription, SideEffect, StatusChange
+from scarrx.treatment.models import Fill, Prescription, SideEffect, StatusChange
 from scarrx.treatment.queries import course, weekly_applications
+from scarrx.treatment.services.prescriptions import VERBS
+from scarrx.values import number_text
 
 
 def panel(request, patient) -> str | None:
@@ -60,12 +62,7 @@ def events(user, patient):
             )
     changes = visible_to(user, StatusChange).filter(prescription__patient=patient)
     for change in changes.exclude(reason="Written").select_related("prescription"):
-        words = {
-            CourseStatus.ON_HOLD: "put on hold",
-            CourseStatus.ACTIVE: "resumed",
-            CourseStatus.STOPPED: "stopped",
-            CourseStatus.COMPLETED: "completed",
-        }[change.status]
+        words = VERBS[change.status]
         yield Event(
             on=timezone.localdate(change.at),
             at=change.at,
@@ -82,8 +79,8 @@ def events(user, patient):
             on=fill.filled_on,
             at=fill.dispensed_at,
             kind="fill",
-            summary=f"{'Refill' if fill.number else 'First fill'} of {fill.rx_number}: "
-            f"{fill.quantity_g.normalize():f} g, {fill.days_supply} days (lot "
+            summary=f"{'Refill' if fill.is_refill else 'First fill'} of {fill.rx_number}: "
+            f"{number_text(fill.quantity_g)} g, {fill.days_supply} days (lot "
             f"{fill.batch.lot_number})",
             url=reverse("fill-detail", args=[fill.public_id]),
             audience=BOTH,

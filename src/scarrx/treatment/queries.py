@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from scarrx.access import visible_to
@@ -21,6 +22,7 @@ from scarrx.treatment.models import (
     Prescription,
     SideEffect,
 )
+from scarrx.treatment.services.applications import window
 
 WORKLIST_ROWS = 25  # per section, most urgent first: what a shift works through
 COUNT_CAP = 1000
@@ -138,8 +140,7 @@ def course(prescription: Prescription, as_of: datetime | None = None) -> Course:
             "applied_at", "slot", "skipped"
         )
     ]
-    window = timedelta(hours=settings.ADHERENCE_WINDOW_HOURS)
-    dose = adherence.dose_adherence(slots, logs, window=window, as_of=as_of)
+    dose = adherence.dose_adherence(slots, logs, window=window(), as_of=as_of)
     fills = list(prescription.fills.select_related("batch", "verified_by").order_by("number"))
     plain = supply_fills(fills)
     today = timezone.localdate(as_of)
@@ -155,7 +156,7 @@ def course(prescription: Prescription, as_of: datetime | None = None) -> Course:
         dose=dose,
         not_counted=prescription.applications.filter(slot="").count(),
         pdc=measured,
-        refills_left=refills_left(prescription),
+        refills_left=refills_left(prescription, made=len(fills)),
         next_refill=prescription.next_refill_due,
         runs_out_on=supply.runs_out_on(plain) if plain else None,
         follow_ups=list(follow_ups_with_state(prescription.follow_ups.all())),
@@ -206,6 +207,15 @@ def _section(key, title, queryset, empty) -> Section:
     return Section(key, title, rows, min(count, COUNT_CAP), empty, capped=count > COUNT_CAP)
 
 
+_fills_counted = (
+    Fill.objects.filter(prescription=OuterRef("pk"))
+    .order_by()
+    .values("prescription")
+    .annotate(n=Count("pk"))
+    .values("n")
+)
+
+
 def refills_due(user, today: date) -> QuerySet[Prescription]:
     return (
         visible_to(user, Prescription)
@@ -214,6 +224,8 @@ def refills_due(user, today: date) -> QuerySet[Prescription]:
             next_refill_due__lte=today + timedelta(days=REFILL_HORIZON_DAYS),
         )
         .select_related("patient")
+        # counted per row in a subquery (no GROUP BY: the index walk stops at the first rows)
+        .annotate(fills_made=Coalesce(Subquery(_fills_counted), 0))
         .order_by("next_refill_due", "pk")
     )
 

@@ -158,12 +158,13 @@ def fill_new(request, prescription_id):
         else:
             messages.success(request, f"Fill {fill.number} dispensed: a pharmacist verifies it.")
             return redirect("fill-detail", fill_id=fill.public_id)
+    made = prescription.fills.count()
     context = {
         "form": form,
         "prescription": prescription,
         "patient": prescription.patient,
-        "refills_left": services.refills_left(prescription),
-        "fills": prescription.fills.count(),
+        "refills_left": services.refills_left(prescription, made=made),
+        "fills": made,
     }
     return render(request, "treatment/fill_form.html", context, status=form_status(form))
 

@@ -37,7 +37,7 @@ def _url(name: str, *args) -> str:
 def _refill(rx, today) -> Item:
     from scarrx.treatment.services import refills_left
 
-    left = refills_left(rx)
+    left = refills_left(rx, made=getattr(rx, "fills_made", None))
     late = rx.next_refill_due < today
     detail = f"{rx.rx_number}: " + (
         f"{left} refill{'s' if left != 1 else ''} left"

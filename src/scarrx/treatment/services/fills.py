@@ -264,7 +264,12 @@ def fill_label(fill: Fill) -> bytes:
     return labels.render_pdf(labels.render_html(template.body, context))
 
 
-def refills_left(prescription: Prescription, after: Fill | None = None) -> int:
-    """Refills still authorised (after a given fill, or now)."""
-    used = after.number if after is not None else prescription.fills.count() - 1
+def refills_left(
+    prescription: Prescription, after: Fill | None = None, made: int | None = None
+) -> int:
+    """Refills still authorised (after a given fill, or now; `made`: the fills made so
+    far, when the caller has counted them already)."""
+    if made is None:
+        made = prescription.fills.count()
+    used = after.number if after is not None else made - 1
     return max(prescription.refills_authorised - max(used, 0), 0)
