@@ -79,3 +79,20 @@ def test_a_list_of_items_names_the_wrong_item_by_index():
         with pytest.raises(InputError) as caught:
             items_of(value, "days", date, "a date")
         assert caught.value.field == field
+
+
+def test_a_wall_clock_time_is_read_in_its_zone_first_of_two_and_none_if_skipped():
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from scarrx.values import wall_clock
+
+    ny = ZoneInfo("America/New_York")
+    skipped = datetime(2026, 3, 8, 2, 30)  # noqa: DTZ001 - a clock's reading, no zone
+    assert wall_clock(skipped, ny) is None  # clocks went forward
+    twice = wall_clock(datetime(2026, 11, 1, 1, 30), ny)  # noqa: DTZ001 - came twice
+    assert twice is not None and twice.utcoffset() == timedelta(hours=-4)
+    plain = wall_clock(datetime(2026, 7, 1, 8, 0), ny)  # noqa: DTZ001
+    assert plain is not None and plain.astimezone(UTC) == datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    aware = datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    assert wall_clock(aware, ny) is aware

@@ -8,7 +8,7 @@ No Django here. ``InputError.field`` names the input at fault, as the caller spe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
@@ -113,3 +113,15 @@ def number_text(number: Decimal) -> str:
 def grams_text(grams: Decimal) -> str:
     """Grams as shown on a record: to 0.001 g, half up (``0.3`` → ``0.300 g``)."""
     return f"{grams.quantize(DISPLAY_GRAMS, rounding=ROUND_HALF_UP)} g"
+
+
+def wall_clock(when: datetime, zone: tzinfo) -> datetime | None:
+    """A clock's reading (no zone) as the instant it was in `zone`: of a time that came
+    twice (clocks going back), the first; None for one that never came (clocks going
+    forward, 2:30 on that night). A time that names its zone is returned as it is."""
+    if when.tzinfo is not None:
+        return when
+    there = when.replace(tzinfo=zone)
+    if there.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != when:
+        return None
+    return there

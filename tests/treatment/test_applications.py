@@ -213,3 +213,35 @@ def test_concurrent_retries_with_the_same_key_record_once(patient, preparation, 
     }
     for got in answers.values():
         assert len(got) == 4 and len(set(got)) == 1 and got[0][0] == 201
+
+
+def test_staff_type_the_time_as_the_patients_clock_showed_it(
+    patient, preparation, prescriber, technician, clock
+):
+    """On the console, a time typed for a patient in London is read in London (08:30 there
+    is the morning application), not in the pharmacy's New York; a time the patient's
+    clocks skipped is refused, naming the field, and nothing is logged."""
+    from datetime import UTC, date, datetime
+
+    from tests.treatment.course import prescribe as write
+
+    patient.time_zone = "Europe/London"
+    patient.save(update_fields=["time_zone"])
+    course = write(
+        patient, preparation, prescriber, written_on=date(2026, 3, 1), start_on=date(2026, 3, 1)
+    )
+    client = client_for(technician)
+    url = f"/prescriptions/{course.public_id}/applications/"
+    form = {"key": key(), "slot": "morning", "applied_at": "2026-03-10T08:30"}
+    assert client.post(url, form).status_code == 302
+    row = Application.objects.get()
+    assert row.applied_at == datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
+    assert (row.slot_on, row.slot) == (date(2026, 3, 10), "morning")
+
+    patient.time_zone = "America/New_York"
+    patient.save(update_fields=["time_zone"])
+    form = {"key": key(), "slot": "morning", "applied_at": "2026-03-08T02:30"}
+    response = client.post(url, form)
+    assert response.status_code == 422
+    assert "never happened in America/New_York" in response.content.decode()
+    assert Application.objects.count() == 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import numpy as np
 from django.conf import settings
@@ -38,6 +38,7 @@ from scarrx.photos.figures import metric_text
 from scarrx.photos.models import Measurement, Photo, View
 from scarrx.photos.previews import render_aligned, render_preview
 from scarrx.photos.storage import delete_private, new_private_files, read_private
+from scarrx.values import wall_clock
 
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 # No digital progress photo is older than this; a camera clock never set reads earlier.
@@ -115,10 +116,7 @@ def _time_error(patient: Patient, when: datetime) -> str | None:
 def _happened(when: datetime) -> bool:
     """False for a wall-clock time skipped when the clocks went forward (2:30 on the
     night daylight saving time starts): it comes back from UTC as another time."""
-    if not timezone.is_naive(when):
-        return True
-    there = _aware(when)
-    return there.astimezone(UTC).astimezone(there.tzinfo).replace(tzinfo=None) == when
+    return wall_clock(when, timezone.get_current_timezone()) is not None
 
 
 def _aware(when: datetime) -> datetime:

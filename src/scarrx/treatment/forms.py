@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from scarrx.body import Site
+from scarrx.forms import WallClockField
 from scarrx.treatment.models import (
     AREA_CHOICES,
     Action,
@@ -109,10 +110,8 @@ class ApplicationForm(forms.Form):
     key = forms.UUIDField(widget=forms.HiddenInput)
     slot = forms.ChoiceField(choices=[(n, n.capitalize()) for n in SLOT_NAMES])
     on = forms.DateField(widget=DATE, required=False)
-    applied_at = forms.DateTimeField(
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Blank: now.",
+    applied_at = WallClockField(
+        required=False, help_text="As the patient's clock showed it (their zone). Blank: now."
     )
     skipped = forms.BooleanField(required=False)
     skip_reason = forms.ChoiceField(choices=[("", "—"), *SkipReason.choices], required=False)

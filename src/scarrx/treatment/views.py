@@ -27,6 +27,7 @@ from scarrx.treatment.forms import (
 )
 from scarrx.treatment.models import Fill, Prescription, SideEffect, Via
 from scarrx.treatment.worklist import items_of
+from scarrx.values import wall_clock
 
 
 @staff(Perm.VIEW_COURSE)
@@ -99,9 +100,16 @@ def application_new(request, prescription_id):
     form = ApplicationForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        applied_at = data["applied_at"]
-        if applied_at is not None and timezone.is_naive(applied_at):
-            applied_at = timezone.make_aware(applied_at, prescription.patient.zone)
+        applied_at, zone = data["applied_at"], prescription.patient.zone
+        if applied_at is not None:  # the patient's clock, read in their zone
+            applied_at = wall_clock(applied_at, zone)
+        if data["applied_at"] is not None and applied_at is None:
+            form.add_error(
+                "applied_at",
+                f"{data['applied_at']:%-d %b %Y, %H:%M} never happened in {zone}: the clocks"
+                " went forward that night.",
+            )
+            return _course_page(request, prescription, log_form=form, status=422)
         try:
             logged = services.record_application(
                 prescription,
