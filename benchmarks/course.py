@@ -78,6 +78,11 @@ def main() -> int:
         if saved.exists():  # a kept cluster, built before: measure the code as it is now
             world = json.loads(saved.read_text())
             print(f"measuring the synthetic pharmacy kept in {workdir}", flush=True)
+            from scarrx.treatment.models import Application
+
+            # the last run's HTTP load logged through the API: undone, so this load's
+            # logs of yesterday are accepted again (the synthetic logs came via the portal)
+            sql(f"DELETE FROM {table(Application)} WHERE via = 'api'", None, "undo the last load")
         else:
             started = time.perf_counter()
             world = build(args.patients)
@@ -567,8 +572,9 @@ def measure(world: dict) -> dict:
 # --- HTTP under loopback load -------------------------------------------------------------
 
 
-def _client(port: int, path: str, method: str, tokens: list[str], seconds: float, out, index):
-    """One load process: its own keep-alive connection, requests until time is up."""
+def _client(port: int, path: str, method: str, tokens: list[str], seconds: float, out, index, step):
+    """One load process: its own keep-alive connection, requests until time is up (the
+    processes take the tokens in turn: each patient's morning, then each one's evening)."""
     import datetime as dt
     import uuid as uuidlib
 
@@ -604,7 +610,7 @@ def _client(port: int, path: str, method: str, tokens: list[str], seconds: float
             errors += 1
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        n += 16
+        n += step
     out.put((done, errors))
 
 
@@ -612,7 +618,7 @@ def load(port: int, path: str, method: str, tokens: list[str], seconds: float, c
     queue = multiprocessing.Queue()
     procs = [
         multiprocessing.Process(
-            target=_client, args=(port, path, method, tokens, seconds, queue, i)
+            target=_client, args=(port, path, method, tokens, seconds, queue, i, clients)
         )
         for i in range(clients)
     ]

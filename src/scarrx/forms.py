@@ -60,3 +60,8 @@ def also_check(form, check, field_map=None) -> None:
 def form_status(*forms) -> int:
     """422 for a posted form that was refused, 200 otherwise."""
     return 422 if any(f.is_bound and f.errors for f in forms) else 200
+
+
+def errors_text(form) -> str:
+    """A form's errors as one line, for a message above a page the form is not on."""
+    return "; ".join(e for errs in form.errors.values() for e in errs)

@@ -5,8 +5,10 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
+from scarrx.accounts.services import issue_api_token
 from scarrx.treatment import queries, services
 from scarrx.treatment.models import Application
 from tests.conftest import client_for
@@ -245,3 +247,33 @@ def test_staff_type_the_time_as_the_patients_clock_showed_it(
     assert response.status_code == 422
     assert "never happened in America/New_York" in response.content.decode()
     assert Application.objects.count() == 1
+
+
+def test_a_log_costs_the_same_few_queries_however_long_the_course(
+    rx, patient, clock, django_assert_max_num_queries
+):
+    """The portal's log reads only the slots around it: its queries (token and its use,
+    role, course, read record, course lock, key and nearby slots, insert, the standing's
+    one update, and four transaction statements) do not grow with what is logged."""
+    token = issue_api_token(user=patient.user, name="phone")
+    for _ in range(18):
+        log(
+            rx, patient.user, slot="morning", applied_at=local_at(rx, timezone.localdate(), "08:05")
+        )
+        clock.shift(timedelta(days=1))
+    services.refresh_standings()  # the daily task, run this morning
+    body = {
+        "key": key(),
+        "slot": "evening",
+        "applied_at": local_at(rx, timezone.localdate() - timedelta(days=1), "20:20").isoformat(),
+    }
+    with django_assert_max_num_queries(13):
+        response = Client().post(
+            "/api/v1/portal/applications",
+            body,
+            content_type="application/json",
+            headers={"authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 201, response.content
+    assert response.json()["counted"] is True
+    assert Application.objects.filter(prescription=rx).count() == 19

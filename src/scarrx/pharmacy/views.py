@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST
 from scarrx.access import fetch, staff, visible_or_404, visible_to
 from scarrx.accounts.roles import Perm
 from scarrx.audit.services import record_reads
-from scarrx.forms import add_service_errors, form_status
+from scarrx.forms import add_service_errors, errors_text, form_status
 from scarrx.pagination import console_page, record_shown
 from scarrx.patients.models import Patient
 from scarrx.pharmacy import forms as f
@@ -196,7 +197,7 @@ def balance_calibrate(request, balance_id):
             add_service_errors(form, exc)
         else:
             return _done(request, f"{balance} calibration recorded.", "balance-list")
-    messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    messages.error(request, errors_text(form))
     return redirect("balance-list")
 
 
@@ -212,9 +213,7 @@ def balance_retire(request, balance_id):
             add_service_errors(form, exc)
         else:
             return _done(request, f"{balance} is out of service.", "balance-list")
-    messages.error(
-        request, f"{balance}: " + "; ".join(e for errs in form.errors.values() for e in errs)
-    )
+    messages.error(request, f"{balance}: {errors_text(form)}")
     return redirect("balance-list")
 
 
@@ -522,7 +521,7 @@ def batch_new(request):
             )
     if preparation is not None:
         return _preparation_page(request, preparation, batch_form=form, status=422)
-    messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    messages.error(request, errors_text(form))
     return redirect("pharmacy-home")
 
 
@@ -902,8 +901,7 @@ def pharmacy_report(request):
         within = 60
     batches = visible_to(request.user, queries.batches_between(start, end))
     counts = dict.fromkeys(BatchStatus.values, 0)
-    for status in batches.values_list("status", flat=True):
-        counts[status] += 1
+    counts |= dict(batches.order_by().values_list("status").annotate(n=Count("pk")))
     context = {
         "start": start,
         "end": end,

@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from scarrx.access import fetch, patients_visible_to, portal, visible_to
+from scarrx.access import fetch, portal, visible_to
 from scarrx.assessments.api import AssessmentOut
 from scarrx.assessments.models import ScarAssessment
 from scarrx.audit.services import record_read
@@ -42,11 +42,9 @@ def my_session(request):
 @router.get("/me", response=PatientOut, summary="My record (portal)")
 @portal
 def my_record(request):
-    patient = patients_visible_to(request.user).first()
-    if patient is None:
-        raise Http404
-    record_read(request, patient)
-    return patient
+    from scarrx.portal.views import me
+
+    return me(request)
 
 
 @router.get("/assessments", response=list[AssessmentOut], summary="My assessments (portal)")

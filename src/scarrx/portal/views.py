@@ -17,10 +17,8 @@ from scarrx.audit.services import record_read
 from scarrx.forms import add_service_errors, form_status
 from scarrx.treatment import queries, services
 from scarrx.treatment.forms import ApplicationForm, SideEffectForm
-from scarrx.treatment.models import CourseStatus, Prescription, SkipReason, Via
+from scarrx.treatment.models import OPEN_STATUSES, CourseStatus, Prescription, SkipReason, Via
 from scarrx.treatment.services.applications import window as logging_window
-
-OPEN = (CourseStatus.ACTIVE, CourseStatus.ON_HOLD)
 
 
 def me(request):
@@ -35,7 +33,7 @@ def me(request):
 def current_course(request) -> Prescription | None:
     """The patient's course: the open one starting latest, else the latest of all."""
     courses = visible_to(request.user, Prescription).select_related("patient", "preparation")
-    return courses.filter(status__in=OPEN).first() or courses.first()
+    return courses.filter(status__in=OPEN_STATUSES).first() or courses.first()
 
 
 def _page(request, template, context, status=200):
@@ -121,10 +119,7 @@ def course(request):
         context.update(
             figures=queries.course(rx),
             fills=rx.fills.select_related("batch").order_by("-number"),
-            can_resume=rx.status == CourseStatus.ON_HOLD
-            and bool(
-                (last := rx.status_changes.order_by("-at", "-pk").first()) and last.by_patient
-            ),
+            can_resume=rx.held_by_patient,
         )
     return _page(request, "portal/course.html", context)
 

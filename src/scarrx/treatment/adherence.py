@@ -68,6 +68,13 @@ def _ratio(part: int, whole: int) -> Decimal:
     return Decimal(part) / Decimal(whole)
 
 
+def percent(part: int, whole: int) -> Decimal | None:
+    """part ÷ whole as a percentage to 0.1 % (half up), for display; None of nothing."""
+    if not whole:
+        return None
+    return (_ratio(part, whole) * 100).quantize(_PERCENT, ROUND_HALF_UP)
+
+
 # --- proportion of days covered ----------------------------------------------------------
 
 
@@ -86,7 +93,7 @@ class Pdc:
     @property
     def percent(self) -> Decimal:
         """For display, to 0.1 %."""
-        return (self.proportion * 100).quantize(_PERCENT, rounding=ROUND_HALF_UP)
+        return percent(self.covered_days, self.period_days)
 
     @property
     def adherent(self) -> bool:
@@ -235,8 +242,7 @@ class Tally:
 
     @property
     def percent(self) -> Decimal | None:
-        ratio = self.proportion
-        return None if ratio is None else (ratio * 100).quantize(_PERCENT, ROUND_HALF_UP)
+        return percent(self.applied, self.scheduled)
 
     @property
     def adherent(self) -> bool | None:

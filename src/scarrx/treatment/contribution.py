@@ -51,7 +51,7 @@ def events(user, patient):
             audience=BOTH,
         )
         for week, first, last, applied, skipped in weekly_applications(rx):
-            due = ((last - first).days + 1) * rx.applications_per_day
+            due = rx.slots_between(first, last)
             yield Event(
                 on=last,
                 kind="applications",

@@ -34,6 +34,9 @@ class CourseStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
+OPEN_STATUSES = (CourseStatus.ACTIVE, CourseStatus.ON_HOLD)  # a course still running
+
+
 AREA_CHOICES = [(a.value, a.value.replace("_", " ").capitalize()) for a in Area]
 
 
@@ -103,6 +106,10 @@ class Prescription(NeverDeleted):
     def applications_per_day(self) -> int:
         return len(self.times)
 
+    def slots_between(self, first, last) -> int:
+        """The applications scheduled from `first` to `last`, both days included."""
+        return ((last - first).days + 1) * self.applications_per_day
+
     @property
     def last_day(self):
         from datetime import timedelta
@@ -111,7 +118,15 @@ class Prescription(NeverDeleted):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (CourseStatus.ACTIVE, CourseStatus.ON_HOLD)
+        return self.status in OPEN_STATUSES
+
+    @property
+    def held_by_patient(self) -> bool:
+        """On hold because the patient paused it (they may resume it themselves)."""
+        if self.status != CourseStatus.ON_HOLD:
+            return False
+        last = self.status_changes.order_by("-at", "-pk").first()
+        return bool(last and last.by_patient)
 
 
 class StatusChange(NeverDeleted):

@@ -16,6 +16,7 @@ from scarrx.accounts.roles import Perm
 from scarrx.assessments.models import ScarAssessment
 from scarrx.treatment import adherence, supply
 from scarrx.treatment.models import (
+    OPEN_STATUSES,
     CourseStatus,
     Fill,
     FollowUp,
@@ -343,9 +344,7 @@ def calendar(patient) -> bytes:
     portal = f"{settings.SITE_URL}/portal/"
     zone = patient.zone
     stamp = timezone.now()
-    courses = Prescription.objects.filter(
-        patient=patient, status__in=(CourseStatus.ACTIVE, CourseStatus.ON_HOLD)
-    )
+    courses = Prescription.objects.filter(patient=patient, status__in=OPEN_STATUSES)
     for rx in courses:
         if rx.status == CourseStatus.ACTIVE:
             for name, clock in rx.slot_times.items():

@@ -129,8 +129,9 @@ def _start_batch(
     dispensed = _positive(dispensed_g, "dispensed_g")
     wastage = Decimal(str(wastage_percent or 0))
     masses, lines = plan(preparation, formulation, dispensed, wastage)
-    if preparation is not None and open_warnings(preparation).exists():
-        words = "; ".join(w.message for w in open_warnings(preparation))
+    waiting = list(open_warnings(preparation)) if preparation is not None else []
+    if waiting:
+        words = "; ".join(w.message for w in waiting)
         raise ValidationError(
             {
                 "preparation": "Safety warnings await a pharmacist's override before "

@@ -11,21 +11,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from scarrx.access import require
+from scarrx.access import require, visible_to
 from scarrx.accounts.roles import Perm
-from scarrx.body import Site
 from scarrx.pharmacy.services.common import _inputs
 from scarrx.treatment import adherence
 from scarrx.treatment.models import Application, CourseStatus, Prescription, SkipReason, Via
+from scarrx.treatment.services.checks import body_sites, choice
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock a little ahead is not "the future"
 RECENT_DAYS = 14  # the worklist's adherence window: the 14 whole days before today
@@ -93,19 +92,12 @@ def _when(applied_at, prescription: Prescription) -> datetime:
     return at
 
 
-def _slot_for(prescription: Prescription, at: datetime, named: str, skipped: bool):
+def _slot_for(prescription: Prescription, at: datetime, named: str, skipped: bool, taken):
     """The slot this log satisfies by the adherence module's rule (the nearest free slot
-    whose window holds it, of the named slot if any), or None."""
+    whose window holds it, of the named slot if any), or None. `taken`: the (day, name)
+    of the slots already logged around it."""
     local = at.astimezone(prescription.patient.zone).date()
-    candidates = slots_around(prescription, local)
-    taken = set(
-        prescription.applications.filter(
-            slot_on__range=(local - timedelta(days=1), local + timedelta(days=1))
-        )
-        .exclude(slot="")
-        .values_list("slot_on", "slot")
-    )
-    free = [s for s in candidates if (s.on, s.name) not in taken]
+    free = [s for s in slots_around(prescription, local) if (s.on, s.name) not in taken]
     if not free:
         return None
     with _inputs():
@@ -115,11 +107,37 @@ def _slot_for(prescription: Prescription, at: datetime, named: str, skipped: boo
     return next((o.slot for o in found.slots if o.logged is not None), None)
 
 
-def _sites(raw) -> list[str]:
-    sites = list(dict.fromkeys(raw or []))
-    if any(s not in Site.values for s in sites):
-        raise ValidationError({"sites": f"Choose from: {', '.join(Site.values)}."})
-    return sites
+def _day_of(prescription: Prescription, applied_at, on) -> date | None:
+    """The patient's day a log is about, if it can be told before it is checked."""
+    if on is not None and isinstance(on, date):
+        return on
+    at = applied_at or timezone.now()
+    if isinstance(at, datetime) and not timezone.is_naive(at):
+        return at.astimezone(prescription.patient.zone).date()
+    return None
+
+
+def _lock(prescription: Prescription, actor) -> str:
+    """Hold the course's row for this log, if the actor may see its patient: its status."""
+    found = (
+        visible_to(actor, Prescription)
+        .select_for_update(of=("self",))
+        .filter(pk=prescription.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if found is None:
+        raise PermissionDenied("You may not do this for this patient.")
+    return found
+
+
+def _nearby(prescription: Prescription, key: uuid.UUID, day: date | None) -> list[Application]:
+    """In one query: the row this key made, if any, and the rows logged for slots from the
+    day before `day` to the day after."""
+    near = Q(key=key)
+    if day is not None:
+        near |= Q(slot_on__range=(day - timedelta(days=1), day + timedelta(days=1)))
+    return list(prescription.applications.filter(near))
 
 
 def _skip(skipped: bool, reason: str, named: str, on) -> str:
@@ -127,8 +145,7 @@ def _skip(skipped: bool, reason: str, named: str, on) -> str:
         if reason:
             raise ValidationError({"skip_reason": "Only a skip has a reason."})
         return ""
-    if reason not in SkipReason.values:
-        raise ValidationError({"skip_reason": f"Choose from: {', '.join(SkipReason.values)}."})
+    choice(reason, "skip_reason", SkipReason)
     if not named or on is None:
         raise ValidationError({"slot": "Say which application was skipped, and on which day."})
     return reason
@@ -168,16 +185,13 @@ def record_application(
 
     One transaction, holding the course's row: logs of one course are made one at a time
     (a retry waits for the request it repeats, then finds its row)."""
-    require(actor, Perm.LOG_APPLICATION, prescription.patient)
+    require(actor, Perm.LOG_APPLICATION)  # and the patient, with the course's lock
     key = _key(key)
     try:
         with transaction.atomic():
-            status = (
-                Prescription.objects.select_for_update()
-                .filter(pk=prescription.pk)
-                .values_list("status", flat=True)[0]
-            )
-            done = prescription.applications.filter(key=key).first()
+            status = _lock(prescription, actor)
+            nearby = _nearby(prescription, key, _day_of(prescription, applied_at, on))
+            done = next((a for a in nearby if a.key == key), None)
             if done is not None:
                 return Logged(done, created=False)
             _check_course(status)
@@ -194,9 +208,10 @@ def record_application(
                 sites,
                 note,
             )
-            found = _slot_for(prescription, row.applied_at, named, row.skipped)
+            taken = {(a.slot_on, a.slot) for a in nearby if a.slot}
+            found = _slot_for(prescription, row.applied_at, named, row.skipped, taken)
             if found is None and named:
-                raise ValidationError({"slot": _taken_message(prescription, row, named)})
+                raise ValidationError({"slot": _taken_message(prescription, row, named, taken)})
             if found is not None:
                 row.slot_on, row.slot = found.on, found.name
             row.save()
@@ -233,7 +248,7 @@ def _new_row(
         applied_at=at,
         skipped=bool(skipped),
         skip_reason=reason,
-        sites=_sites(sites),
+        sites=body_sites(sites),
         note=note,
         recorded_by=actor,
         via=via if via in Via.values else Via.API,
@@ -241,13 +256,12 @@ def _new_row(
     return row, named
 
 
-def _taken_message(prescription: Prescription, row: Application, named: str) -> str:
+def _taken_message(prescription: Prescription, row: Application, named: str, taken) -> str:
     local = row.applied_at.astimezone(prescription.patient.zone)
     if not named:
         return "Both of the day's applications are logged already."
     hours = settings.ADHERENCE_WINDOW_HOURS
-    logged = prescription.applications.filter(slot=named, slot_on=local.date()).exists()
-    if logged:
+    if (local.date(), named) in taken:
         return f"The {named} application of {local:%-d %b} is logged already."
     return (
         f"{local:%H:%M} is more than {hours} hours from the {named} time: "
@@ -264,12 +278,6 @@ def recent_span(prescription: Prescription, today: date) -> tuple[date, date] | 
     first = max(today - timedelta(days=RECENT_DAYS), prescription.active_since)
     last = min(today - timedelta(days=1), prescription.last_day)
     return (first, last) if first <= last else None
-
-
-def percent(applied: int, scheduled: int) -> Decimal | None:
-    if not scheduled:
-        return None
-    return (Decimal(applied * 100) / scheduled).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def _count_in_standing(prescription: Prescription, row: Application) -> None:
@@ -298,7 +306,7 @@ def refresh_standing(prescription: Prescription, today: date | None = None) -> N
     span = recent_span(prescription, today)
     scheduled = applied = 0
     if span is not None:
-        scheduled = ((span[1] - span[0]).days + 1) * prescription.applications_per_day
+        scheduled = prescription.slots_between(*span)
         applied = (
             prescription.applications.filter(slot_on__range=span, skipped=False)
             .exclude(slot="")
@@ -307,7 +315,7 @@ def refresh_standing(prescription: Prescription, today: date | None = None) -> N
     Prescription.objects.filter(pk=prescription.pk).update(
         recent_scheduled=scheduled,
         recent_applied=applied,
-        recent_percent=percent(applied, scheduled),
+        recent_percent=adherence.percent(applied, scheduled),
         recent_through=today,
     )
 
@@ -351,11 +359,11 @@ def refresh_standings(today: date | None = None, *, chunk: int = 2000) -> int:
             span = spans[course.pk]
             scheduled = applied = 0
             if span is not None:
-                scheduled = ((span[1] - span[0]).days + 1) * course.applications_per_day
+                scheduled = course.slots_between(*span)
                 days = per_day.get(course.pk, {})
                 applied = sum(n for day, n in days.items() if span[0] <= day <= span[1])
             course.recent_scheduled, course.recent_applied = scheduled, applied
-            course.recent_percent = percent(applied, scheduled)
+            course.recent_percent = adherence.percent(applied, scheduled)
             course.recent_through = today
         Prescription.objects.bulk_update(
             courses, ["recent_scheduled", "recent_applied", "recent_percent", "recent_through"]

@@ -12,7 +12,6 @@ from scarrx.access import require
 from scarrx.accounts.roles import PATIENT, PRESCRIBER, Perm, role_of
 from scarrx.assessments.models import Timepoint
 from scarrx.audit.services import record_change
-from scarrx.body import Site
 from scarrx.patients.models import Patient
 from scarrx.pharmacy.models import Preparation, Stage
 from scarrx.pharmacy.services import open_warnings, screen_again
@@ -27,6 +26,7 @@ from scarrx.treatment.models import (
     Prescription,
     StatusChange,
 )
+from scarrx.treatment.services.checks import body_sites
 
 SLOT_NAMES = ("morning", "midday", "evening", "bedtime")
 MAX_DURATION_DAYS = 730
@@ -154,14 +154,6 @@ def _dates(written_on, start_on) -> tuple[date, date]:
     return written_on, start_on
 
 
-def _sites(raw) -> list[str]:
-    sites = list(dict.fromkeys(raw or []))
-    unknown = [s for s in sites if s not in Site.values]
-    if unknown:
-        raise ValidationError({"sites": f"Not a body site: {', '.join(map(str, unknown))}."})
-    return sites
-
-
 def _daily_use(slots: int, area: str, grams: Decimal | None) -> None:
     with _inputs():
         supply.daily_use(slots, area=area or None, grams_per_application=grams)
@@ -222,7 +214,7 @@ def write_prescription(
         if slots is not None and amount is not None:
             problems.check(_daily_use, len(slots), *amount)
         checked = {
-            "sites": problems.check(_sites, sites),
+            "sites": problems.check(body_sites, sites),
             "duration_days": problems.check(
                 _whole, duration_days, "duration_days", 1, MAX_DURATION_DAYS
             ),
@@ -323,8 +315,7 @@ def _check_move(prescription: Prescription, status: str, actor, by_patient: bool
     if by_patient:
         if status == CourseStatus.COMPLETED:
             raise ValidationError({"status": "The pharmacy marks a course completed."})
-        last = prescription.status_changes.order_by("-at", "-pk").first()
-        if status == CourseStatus.ACTIVE and not (last and last.by_patient):
+        if status == CourseStatus.ACTIVE and not prescription.held_by_patient:
             raise ValidationError(
                 {"status": "The pharmacy put this course on hold: call them to resume it."}
             )

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from scarrx.audit.services import record_change
 from scarrx.treatment.models import (
+    OPEN_STATUSES,
     CalendarFeed,
     CourseStatus,
     FollowUp,
@@ -133,7 +134,7 @@ def plan_reminders(now: datetime | None = None) -> int:
         )
     visits = FollowUp.objects.filter(
         due_on__range=(today, horizon),
-        prescription__status__in=(CourseStatus.ACTIVE, CourseStatus.ON_HOLD),
+        prescription__status__in=OPEN_STATUSES,
     ).exclude(patient__email="")
     for visit in follow_ups_with_state(visits):
         if not visit.done:

@@ -22,12 +22,7 @@ from scarrx.treatment.models import (
     SideEffect,
     Via,
 )
-
-
-def _choice(value, field: str, choices) -> str:
-    if value not in choices.values:
-        raise ValidationError({field: f"Choose from: {', '.join(choices.values)}."})
-    return value
+from scarrx.treatment.services.checks import choice
 
 
 def fill_in_use(prescription: Prescription, on: date) -> Fill | None:
@@ -51,9 +46,9 @@ def report_side_effect(
     it began. A pharmacist reviews it from the worklist."""
     patient = prescription.patient
     require(actor, Perm.REPORT_SIDE_EFFECT, patient)
-    kind = _choice(kind, "kind", Kind)
-    severity = _choice(severity, "severity", Severity)
-    action = _choice(action, "action", Action)
+    kind = choice(kind, "kind", Kind)
+    severity = choice(severity, "severity", Severity)
+    action = choice(action, "action", Action)
     if not isinstance(onset_on, date):
         raise ValidationError({"onset_on": "Enter the date it began."})
     if onset_on > today():
@@ -112,7 +107,7 @@ def review_side_effect(
         raise ValidationError({"assessment": "Write your assessment."})
     if len(assessment) > 2000:
         raise ValidationError({"assessment": "At most 2000 characters."})
-    outcome = _choice(outcome, "outcome", Outcome)
+    outcome = choice(outcome, "outcome", Outcome)
     resolved = outcome in (Outcome.RESOLVED, Outcome.RESOLVED_WITH_SEQUELAE)
     if resolved and resolved_on is None:
         raise ValidationError({"resolved_on": "Give the day it resolved."})

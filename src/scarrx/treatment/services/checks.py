@@ -1,0 +1,25 @@
+"""The treatment services' shared checks of a submitted value, each refusing with a
+ValidationError that names the field."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from scarrx.body import Site
+
+
+def choice(value, field: str, choices: type[models.TextChoices]) -> str:
+    """One of `choices`' values."""
+    if value not in choices.values:
+        raise ValidationError({field: f"Choose from: {', '.join(choices.values)}."})
+    return value
+
+
+def body_sites(raw, field: str = "sites") -> list[str]:
+    """Body sites, each once, in the order given."""
+    sites = list(dict.fromkeys(raw or []))
+    unknown = [s for s in sites if s not in Site.values]
+    if unknown:
+        raise ValidationError({field: f"Not a body site: {', '.join(map(str, unknown))}."})
+    return sites
