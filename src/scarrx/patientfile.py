@@ -10,8 +10,9 @@ Each app that holds patient records offers a `contribution` module with three fu
   after it is refused).
 
 A contribution may also offer `record_changed(actor, patient, fields)`, called in the
-same transaction after the patient's record was amended (`fields`: the names changed);
-the pharmacy screens the patient's preparations again there.
+same transaction after the patient's record was amended (`fields`: the names changed,
+`ASSESSMENTS` when an assessment was signed or amended); the pharmacy screens the
+patient's preparations again there.
 
 CONTRIBUTORS lists them in page order. The patient page, the timeline, the date-of-birth
 rule and (later) the portal and the case summary loop over this list, so `patients/`
@@ -98,6 +99,9 @@ def timeline(
 def earliest_clinical_date(patient) -> date | None:
     dates = [d for c in contributions() if (d := c.earliest_date(patient)) is not None]
     return min(dates, default=None)
+
+
+ASSESSMENTS = "assessments"  # the record_changed name for "the current assessments"
 
 
 def record_changed(actor, patient, fields: Iterable[str]) -> None:

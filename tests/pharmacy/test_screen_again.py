@@ -113,3 +113,22 @@ def test_the_bench_page_shows_the_new_warning_that_refused_the_batch(
     page = client_for(pharmacist).get(f"/preparations/{tretinoin_prep.public_id}/").text
     warning = SafetyWarning.objects.get()
     assert f"/warnings/{warning.public_id}/override/" in page
+
+
+def test_an_assessment_with_a_recent_surgical_scar_screens_at_once(
+    preparation, patient, pharmacist, technician
+):
+    """A scar from surgery under a year old, recorded in a new assessment, is a warning on
+    the patient's preparation as soon as the assessment is signed, and blocks the batch."""
+    from scarrx.assessments.services import record_assessment
+    from tests.conftest import BASELINE
+
+    assert not services.open_warnings(preparation).exists()
+    sites = [{"site": "neck", "cause": "surgery", "scar_age_years": 0}]
+    record_assessment(patient=patient, actor=pharmacist, **(BASELINE | {"sites": sites}))
+
+    warning = services.open_warnings(preparation).get()
+    assert (warning.code, warning.stage) == ("open_wound", "record")
+    with pytest.raises(ValidationError) as caught:
+        services.start_batch(actor=technician, preparation=preparation, dispensed_g=D(30))
+    assert "override" in message(caught, "preparation")

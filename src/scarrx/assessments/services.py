@@ -362,7 +362,16 @@ def record_assessment(*, patient: Patient, actor, **fields) -> ScarAssessment:
         f"{assessment.assessed_on:%-d %b %Y} signed",
         data=_summary_data(assessment),
     )
+    _assessments_changed(actor, patient)
     return assessment
+
+
+def _assessments_changed(actor, patient: Patient) -> None:
+    """The current assessments are part of what the pharmacy's safety screens read (a
+    recent surgical or trauma scar): they run again now, not at the next batch."""
+    from scarrx.patientfile import ASSESSMENTS, record_changed
+
+    record_changed(actor, patient, {ASSESSMENTS})
 
 
 @transaction.atomic
@@ -388,6 +397,7 @@ def amend_assessment(original: ScarAssessment, *, actor, reason: str, **fields) 
         data={"amends": str(original.public_id), **_summary_data(amended)},
         reason=reason.strip(),
     )
+    _assessments_changed(actor, original.patient)
     return amended
 
 

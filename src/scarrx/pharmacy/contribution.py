@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from scarrx.access import visible_to
 from scarrx.accounts.roles import Perm
-from scarrx.patientfile import BOTH, STAFF, Event
+from scarrx.patientfile import ASSESSMENTS, BOTH, STAFF, Event
 from scarrx.pharmacy.models import Batch, BatchState, BatchStatus, Preparation, SafetyOverride
 
 
@@ -85,8 +85,9 @@ def earliest_date(patient) -> date | None:
     return timezone.localdate(at) if at else None
 
 
-# What the safety screens read from the patient's record (services.patient_facts).
-SCREENED_FIELDS = frozenset({"pregnancy_status", "allergies", "sex", "date_of_birth"})
+# What the safety screens read from the patient's record (services.patient_facts): its
+# fields, and the current assessments' scars (a recent surgical or trauma scar).
+SCREENED_FIELDS = frozenset({"pregnancy_status", "allergies", "sex", "date_of_birth", ASSESSMENTS})
 
 
 def record_changed(actor, patient, fields: frozenset[str]) -> None:
