@@ -39,6 +39,8 @@ def test_a_patient_reports_irritation_in_the_portal_tied_to_the_fill_and_lot(
         ({"action": "scream"}, "action"),
         ({"onset_on": timezone.localdate() + timedelta(days=1)}, "onset_on"),
         ({"kind": "other", "description": ""}, "description"),
+        ({"description": "Red " * 501}, "description"),  # 2,004 characters: at most 2,000
+        ({"description": "Red\u202e patches"}, "description"),  # a bidi control
     ],
 )
 def test_bad_side_effect_reports_are_refused_naming_the_field(rx, patient, change, field):

@@ -312,7 +312,7 @@ class SideEffect(NeverDeleted):
         Batch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=2000)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     onset_on = models.DateField()
     action = models.CharField(max_length=20, choices=Action.choices)
@@ -342,7 +342,7 @@ class Review(NeverDeleted):
     side_effect = models.OneToOneField(SideEffect, on_delete=models.PROTECT, related_name="review")
     by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
-    assessment = models.TextField()  # the pharmacist's note
+    assessment = models.TextField(max_length=2000)  # the pharmacist's note
     outcome = models.CharField(max_length=25, choices=Outcome.choices)
     resolved_on = models.DateField(null=True, blank=True)
     serious = models.BooleanField(default=False)  # to be reported to FDA MedWatch

@@ -24,7 +24,7 @@ from scarrx.accounts.roles import Perm
 from scarrx.pharmacy.services.common import _inputs
 from scarrx.treatment import adherence
 from scarrx.treatment.models import Application, CourseStatus, Prescription, SkipReason, Via
-from scarrx.treatment.services.checks import body_sites, choice
+from scarrx.treatment.services.checks import body_sites, choice, typed
 
 CLOCK_SKEW = timedelta(minutes=5)  # a phone's clock a little ahead is not "the future"
 RECENT_DAYS = 14  # the worklist's adherence window: the 14 whole days before today
@@ -239,9 +239,7 @@ def _new_row(
     if skipped:
         applied_at = _skip_instant(prescription, named, on)
     at = _when(applied_at, prescription)
-    note = (note or "").strip()
-    if len(note) > 300:
-        raise ValidationError({"note": "At most 300 characters."})
+    note = typed(Application, "note", note)
     row = Application(
         prescription=prescription,
         key=key,

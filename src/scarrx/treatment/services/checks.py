@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from scarrx.body import Site
+from scarrx.text import text_errors
 
 
 def choice(value, field: str, choices: type[models.TextChoices]) -> str:
@@ -23,3 +24,12 @@ def body_sites(raw, field: str = "sites") -> list[str]:
     if unknown:
         raise ValidationError({field: f"Not a body site: {', '.join(map(str, unknown))}."})
     return sites
+
+
+def typed(model: type[models.Model], field: str, value) -> str:
+    """What someone typed for `model.field`, stripped, under the text rule (its
+    characters and the field's length limit)."""
+    text = (value or "").strip()
+    if problems := text_errors(model, {field: text}):
+        raise ValidationError(problems)
+    return text

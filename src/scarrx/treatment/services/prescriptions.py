@@ -26,7 +26,7 @@ from scarrx.treatment.models import (
     Prescription,
     StatusChange,
 )
-from scarrx.treatment.services.checks import body_sites
+from scarrx.treatment.services.checks import body_sites, typed
 
 SLOT_NAMES = ("morning", "midday", "evening", "bedtime")
 MAX_DURATION_DAYS = 730
@@ -332,9 +332,7 @@ def change_status(
     require(actor, perm, prescription.patient)
     prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
     _check_move(prescription, status, actor, by_patient)
-    reason = (reason or "").strip()
-    if len(reason) > 300:
-        raise ValidationError({"reason": "At most 300 characters."})
+    reason = typed(StatusChange, "reason", reason)
     if by_patient and not reason:
         reason = "At the patient's request"
     if not reason and status in (CourseStatus.ON_HOLD, CourseStatus.STOPPED):

@@ -22,7 +22,7 @@ from scarrx.treatment.models import (
     SideEffect,
     Via,
 )
-from scarrx.treatment.services.checks import choice
+from scarrx.treatment.services.checks import choice, typed
 
 
 def fill_in_use(prescription: Prescription, on: date) -> Fill | None:
@@ -55,9 +55,7 @@ def report_side_effect(
         raise ValidationError({"onset_on": "The date it began cannot be in the future."})
     if onset_on < prescription.written_on:
         raise ValidationError({"onset_on": "This is before the course was prescribed."})
-    description = (description or "").strip()
-    if len(description) > 2000:
-        raise ValidationError({"description": "At most 2000 characters."})
+    description = typed(SideEffect, "description", description)
     if kind == Kind.OTHER and not description:
         raise ValidationError({"description": "Say what happened."})
     fill = fill_in_use(prescription, onset_on)
@@ -102,11 +100,9 @@ def review_side_effect(
     effect = SideEffect.objects.select_for_update().get(pk=effect.pk)
     if Review.objects.filter(side_effect=effect).exists():
         raise ValidationError({"__all__": "This side effect is reviewed already."})
-    assessment = (assessment or "").strip()
+    assessment = typed(Review, "assessment", assessment)
     if not assessment:
         raise ValidationError({"assessment": "Write your assessment."})
-    if len(assessment) > 2000:
-        raise ValidationError({"assessment": "At most 2000 characters."})
     outcome = choice(outcome, "outcome", Outcome)
     resolved = outcome in (Outcome.RESOLVED, Outcome.RESOLVED_WITH_SEQUELAE)
     if resolved and resolved_on is None:
