@@ -729,6 +729,13 @@ def report(f: dict, world: dict) -> None:
         f"    log an application                          {f['log_rps']:9.0f} req/s"
         f"  ({f['log_errors']} errors)  {100 * ratio:.0f} % of bare (target >= 70 %)"
     )
+    # What a pharmacy this size needs: every patient on a course logging a morning's
+    # application within the same hour.
+    peak = world["patients"] / 3600
+    print(
+        f"    if all {world['patients']:,} patients logged in the same hour  {peak:9.0f} req/s"
+        f"  (the server logs {f['log_rps'] / peak:.1f}x that)"
+    )
     digest = hashlib.sha256(json.dumps(f, default=str).encode()).hexdigest()[:8]
     print(f"  (run {digest})")
 

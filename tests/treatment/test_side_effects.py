@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from scarrx.treatment import queries, services
-from scarrx.treatment.models import SideEffect
+from scarrx.treatment.models import Review, SideEffect
 from tests.conftest import client_for
 
 
@@ -113,3 +113,36 @@ def test_only_a_pharmacist_reviews(rx, patient, technician):
         content_type="application/json",
     )
     assert response.status_code == 404
+
+
+def test_a_report_with_several_problems_hears_them_all_at_once(rx, patient):
+    with pytest.raises(ValidationError) as refused:
+        services.report_side_effect(
+            rx,
+            actor=patient.user,
+            via="portal",
+            kind="other",
+            severity="awful",
+            onset_on=timezone.localdate() + timedelta(days=2),
+            action="continue",
+        )
+    assert set(refused.value.message_dict) == {"severity", "onset_on", "description"}
+    assert not SideEffect.objects.exists()
+
+
+def test_a_review_with_several_problems_hears_them_all_at_once(rx, patient, pharmacist):
+    effect = services.report_side_effect(
+        rx,
+        actor=patient.user,
+        via="portal",
+        kind="redness",
+        severity="mild",
+        onset_on=timezone.localdate(),
+        action="continue",
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.review_side_effect(
+            effect, actor=pharmacist, assessment="  ", outcome="resolved", resolved_on=None
+        )
+    assert set(refused.value.message_dict) == {"assessment", "resolved_on"}
+    assert not Review.objects.filter(side_effect=effect).exists()

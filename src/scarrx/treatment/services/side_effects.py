@@ -11,6 +11,7 @@ from scarrx.access import require
 from scarrx.accounts.roles import Perm
 from scarrx.audit.services import record_change
 from scarrx.pharmacy.services.common import today
+from scarrx.problems import Problems
 from scarrx.treatment.models import (
     Action,
     Fill,
@@ -23,6 +24,28 @@ from scarrx.treatment.models import (
     Via,
 )
 from scarrx.treatment.services.checks import choice, typed
+
+
+def _onset(onset_on, prescription: Prescription) -> None:
+    if not isinstance(onset_on, date):
+        raise ValidationError({"onset_on": "Enter the date it began."})
+    if onset_on > today():
+        raise ValidationError({"onset_on": "The date it began cannot be in the future."})
+    if onset_on < prescription.written_on:
+        raise ValidationError({"onset_on": "This is before the course was prescribed."})
+
+
+def _resolution(outcome: str, resolved_on, effect: SideEffect) -> None:
+    resolved = outcome in (Outcome.RESOLVED, Outcome.RESOLVED_WITH_SEQUELAE)
+    if resolved and resolved_on is None:
+        raise ValidationError({"resolved_on": "Give the day it resolved."})
+    if resolved_on is not None:
+        if not resolved:
+            raise ValidationError({"resolved_on": "Only a resolved side effect has this date."})
+        if resolved_on > today() or resolved_on < effect.onset_on:
+            raise ValidationError(
+                {"resolved_on": "Give a day from when it began to today, not later."}
+            )
 
 
 def fill_in_use(prescription: Prescription, on: date) -> Fill | None:
@@ -46,18 +69,15 @@ def report_side_effect(
     it began. A pharmacist reviews it from the worklist."""
     patient = prescription.patient
     require(actor, Perm.REPORT_SIDE_EFFECT, patient)
-    kind = choice(kind, "kind", Kind)
-    severity = choice(severity, "severity", Severity)
-    action = choice(action, "action", Action)
-    if not isinstance(onset_on, date):
-        raise ValidationError({"onset_on": "Enter the date it began."})
-    if onset_on > today():
-        raise ValidationError({"onset_on": "The date it began cannot be in the future."})
-    if onset_on < prescription.written_on:
-        raise ValidationError({"onset_on": "This is before the course was prescribed."})
-    description = typed(SideEffect, "description", description)
-    if kind == Kind.OTHER and not description:
-        raise ValidationError({"description": "Say what happened."})
+    problems = Problems()
+    kind = problems.check(choice, kind, "kind", Kind)
+    severity = problems.check(choice, severity, "severity", Severity)
+    action = problems.check(choice, action, "action", Action)
+    problems.check(_onset, onset_on, prescription)
+    description = problems.check(typed, SideEffect, "description", description)
+    if kind == Kind.OTHER and description == "":
+        problems.add({"description": ["Say what happened."]})
+    problems.refuse()  # every field at fault, at once
     fill = fill_in_use(prescription, onset_on)
     effect = SideEffect.objects.create(
         patient=patient,
@@ -100,20 +120,14 @@ def review_side_effect(
     effect = SideEffect.objects.select_for_update().get(pk=effect.pk)
     if Review.objects.filter(side_effect=effect).exists():
         raise ValidationError({"__all__": "This side effect is reviewed already."})
-    assessment = typed(Review, "assessment", assessment)
-    if not assessment:
-        raise ValidationError({"assessment": "Write your assessment."})
-    outcome = choice(outcome, "outcome", Outcome)
-    resolved = outcome in (Outcome.RESOLVED, Outcome.RESOLVED_WITH_SEQUELAE)
-    if resolved and resolved_on is None:
-        raise ValidationError({"resolved_on": "Give the day it resolved."})
-    if resolved_on is not None:
-        if not resolved:
-            raise ValidationError({"resolved_on": "Only a resolved side effect has this date."})
-        if resolved_on > today() or resolved_on < effect.onset_on:
-            raise ValidationError(
-                {"resolved_on": "Give a day from when it began to today, not later."}
-            )
+    problems = Problems()
+    assessment = problems.check(typed, Review, "assessment", assessment)
+    if assessment == "":
+        problems.add({"assessment": ["Write your assessment."]})
+    outcome = problems.check(choice, outcome, "outcome", Outcome)
+    if outcome is not None:
+        problems.check(_resolution, outcome, resolved_on, effect)
+    problems.refuse()  # every field at fault, at once
     review = Review.objects.create(
         side_effect=effect,
         by=actor,
