@@ -95,6 +95,25 @@ def test_a_fill_from_a_batch_not_released_is_refused(
     assert not Fill.objects.exists()
 
 
+def test_a_fill_with_several_problems_hears_them_all_at_once(
+    rx, batch, technician, pharmacist
+):
+    services.change_status(rx, actor=pharmacist, status="on_hold", reason="Irritation")
+    pharmacy.quarantine_batch(batch, actor=technician, reason="Odd smell")
+    with pytest.raises(ValidationError) as refused:
+        services.dispense_fill(
+            rx,
+            actor=technician,
+            batch=batch,
+            quantity_g="-5",
+            filled_on=timezone.localdate() + timedelta(days=3),
+        )
+    found = refused.value.message_dict
+    assert set(found) == {"__all__", "batch", "quantity_g", "filled_on"}
+    assert "on hold" in found["__all__"][0]
+    assert not Fill.objects.exists()
+
+
 def test_a_fill_cannot_take_more_than_the_batch_has_left(rx, make_batch, technician):
     small = make_batch(grams=D(30))
     dispense(rx, small, technician, 20)

@@ -18,6 +18,7 @@ from scarrx.audit.services import record_change
 from scarrx.pharmacy.models import Batch, BatchStatus, Stage
 from scarrx.pharmacy.services import current_label_template, screen_again
 from scarrx.pharmacy.services.common import _grams, _inputs, today
+from scarrx.problems import Problems
 from scarrx.treatment import supply
 from scarrx.treatment.models import CourseStatus, Fill, Prescription
 from scarrx.treatment.services.prescriptions import safety_problem
@@ -132,42 +133,47 @@ def _dispense_fill(
     prescription: Prescription, *, actor, batch: Batch, quantity_g, filled_on: date | None
 ) -> Fill:
     prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
+    problems = Problems()  # every problem at once, the course's and each field's
     problem = safety_problem(prescription.preparation)
     if problem:
-        raise ValidationError({"__all__": problem})
+        problems.add({"__all__": [problem]})
     if prescription.status != CourseStatus.ACTIVE:
-        raise ValidationError(
-            {"__all__": f"The course is {prescription.get_status_display().lower()}: no fill."}
+        problems.add(
+            {"__all__": [f"The course is {prescription.get_status_display().lower()}: no fill."]}
         )
     fills = list(prescription.fills.order_by("number"))
     number = len(fills)
     if number > prescription.refills_authorised:
-        raise ValidationError(
+        problems.add(
             {
-                "__all__": f"All {prescription.refills_authorised} refills authorised are "
-                "used: the prescriber must write a new prescription."
+                "__all__": [
+                    f"All {prescription.refills_authorised} refills authorised are "
+                    "used: the prescriber must write a new prescription."
+                ]
             }
         )
-    on = _filled_on(filled_on, prescription, fills[-1] if fills else None)
-    quantity = _grams(quantity_g, "quantity_g")
+    on = problems.check(_filled_on, filled_on, prescription, fills[-1] if fills else None)
+    quantity = problems.check(_grams, quantity_g, "quantity_g")
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
-    problem = batch_problem(batch, prescription, on)
-    if problem:
-        raise ValidationError({"batch": problem})
+    if problem := batch_problem(batch, prescription, on or today()):
+        problems.add({"batch": [problem]})
     left = batch_remaining(batch)
-    if quantity > left:
-        raise ValidationError(
-            {"quantity_g": f"Batch {batch.label} has {grams_text(left)} left to dispense."}
+    if quantity is not None and quantity > left:
+        problems.add(
+            {"quantity_g": [f"Batch {batch.label} has {grams_text(left)} left to dispense."]}
         )
-    if number > 0:
+    if number > 0 and on is not None:
         waiting = reassessment_due(prescription, on)
         if waiting is not None:
-            raise ValidationError(
+            problems.add(
                 {
-                    "__all__": f"The week {waiting.week} follow-up assessment is due: "
-                    "record it before this refill."
+                    "__all__": [
+                        f"The week {waiting.week} follow-up assessment is due: "
+                        "record it before this refill."
+                    ]
                 }
             )
+    problems.refuse()
     amount = daily_amount(prescription)
     earlier = supply_fills(fills)
     with _inputs():
