@@ -155,3 +155,14 @@ def whole_course(*, patient, pharmacist, technician, prescriber, approver) -> di
         "token": token,
         "batch": batch,
     }
+
+
+def report(rx, actor, **changes):
+    """A side effect reported in the portal: mild redness from today, unless `changes`."""
+    fields = {
+        "kind": "redness",
+        "severity": "mild",
+        "onset_on": timezone.localdate(),
+        "action": "continue",
+    }
+    return services.report_side_effect(rx, actor=actor, via="portal", **(fields | changes))

@@ -95,9 +95,7 @@ def test_a_fill_from_a_batch_not_released_is_refused(
     assert not Fill.objects.exists()
 
 
-def test_a_fill_with_several_problems_hears_them_all_at_once(
-    rx, batch, technician, pharmacist
-):
+def test_a_fill_with_several_problems_hears_them_all_at_once(rx, batch, technician, pharmacist):
     services.change_status(rx, actor=pharmacist, status="on_hold", reason="Irritation")
     pharmacy.quarantine_batch(batch, actor=technician, reason="Odd smell")
     with pytest.raises(ValidationError) as refused:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from scarrx.treatment import queries, services
 from scarrx.treatment.models import Review, SideEffect
 from tests.conftest import client_for
+from tests.treatment.course import report
 
 
 def test_a_patient_reports_irritation_in_the_portal_tied_to_the_fill_and_lot(
@@ -60,14 +61,8 @@ def test_a_pharmacist_reviews_and_the_medwatch_export_has_its_fields(
     rx, batch, technician, patient, pharmacist
 ):
     services.dispense_fill(rx, actor=technician, batch=batch, quantity_g=Decimal(30))
-    effect = services.report_side_effect(
-        rx,
-        actor=patient.user,
-        via="portal",
-        kind="contact_dermatitis",
-        severity="moderate",
-        onset_on=timezone.localdate(),
-        action="pause",
+    effect = report(
+        rx, patient.user, kind="contact_dermatitis", severity="moderate", action="pause"
     )
     with pytest.raises(ValidationError) as refused:
         services.review_side_effect(effect, actor=pharmacist, assessment="x", outcome="resolved")
@@ -83,17 +78,18 @@ def test_a_pharmacist_reviews_and_the_medwatch_export_has_its_fields(
     with pytest.raises(ValidationError):
         services.review_side_effect(effect, actor=pharmacist, assessment="again", outcome="ongoing")
 
-    report = client_for(pharmacist).get(f"/api/v1/side-effects/{effect.public_id}/medwatch").json()
-    assert report["A_patient"] == {
+    medwatch = client_for(pharmacist).get(f"/api/v1/side-effects/{effect.public_id}/medwatch")
+    form = medwatch.json()
+    assert form["A_patient"] == {
         "identifier": "AE",
         "age_at_event_years": patient.age,
         "sex": "Female",
         "weight": None,
     }
-    assert report["B_adverse_event"]["outcome"] == "Recovered, resolved"
-    assert report["C_product"]["lot_number"] == batch.lot_number
-    assert report["C_product"]["compounded"] is True
-    assert report["C_product"]["dose_and_frequency"] == rx.directions
+    assert form["B_adverse_event"]["outcome"] == "Recovered, resolved"
+    assert form["C_product"]["lot_number"] == batch.lot_number
+    assert form["C_product"]["compounded"] is True
+    assert form["C_product"]["dose_and_frequency"] == rx.directions
     assert queries.medwatch(effect)["C_product"]["expiration_date_bud"] == batch.bud
 
 
@@ -117,29 +113,19 @@ def test_only_a_pharmacist_reviews(rx, patient, technician):
 
 def test_a_report_with_several_problems_hears_them_all_at_once(rx, patient):
     with pytest.raises(ValidationError) as refused:
-        services.report_side_effect(
+        report(
             rx,
-            actor=patient.user,
-            via="portal",
+            patient.user,
             kind="other",
             severity="awful",
             onset_on=timezone.localdate() + timedelta(days=2),
-            action="continue",
         )
     assert set(refused.value.message_dict) == {"severity", "onset_on", "description"}
     assert not SideEffect.objects.exists()
 
 
 def test_a_review_with_several_problems_hears_them_all_at_once(rx, patient, pharmacist):
-    effect = services.report_side_effect(
-        rx,
-        actor=patient.user,
-        via="portal",
-        kind="redness",
-        severity="mild",
-        onset_on=timezone.localdate(),
-        action="continue",
-    )
+    effect = report(rx, patient.user)
     with pytest.raises(ValidationError) as refused:
         services.review_side_effect(
             effect, actor=pharmacist, assessment="  ", outcome="resolved", resolved_on=None

@@ -7,7 +7,7 @@ from scarrx.pharmacy import services as pharmacy
 from scarrx.treatment import queries, services
 from scarrx.treatment.models import Prescription
 from tests.conftest import client_for
-from tests.treatment.course import key, local_at, prescribe
+from tests.treatment.course import key, local_at, prescribe, report
 
 
 def sections(user):
@@ -37,15 +37,7 @@ def test_fills_to_verify_and_side_effects_to_review_are_listed(
     rx, batch, technician, patient, pharmacist
 ):
     fill = services.dispense_fill(rx, actor=technician, batch=batch, quantity_g=Decimal(30))
-    effect = services.report_side_effect(
-        rx,
-        actor=patient.user,
-        via="portal",
-        kind="redness",
-        severity="mild",
-        onset_on=timezone.localdate(),
-        action="continue",
-    )
+    effect = report(rx, patient.user)
     found = sections(pharmacist)
     assert found["fills"].rows == [fill]
     assert found["side_effects"].rows == [effect]
