@@ -78,11 +78,12 @@ def main() -> int:
         if saved.exists():  # a kept cluster, built before: measure the code as it is now
             world = json.loads(saved.read_text())
             print(f"measuring the synthetic pharmacy kept in {workdir}", flush=True)
-            from scarrx.treatment.models import Application
+            from scarrx.treatment.models import Application, Prescription
 
             # the last run's HTTP load logged through the API: undone, so this load's
             # logs of yesterday are accepted again (the synthetic logs came via the portal)
             sql(f"DELETE FROM {table(Application)} WHERE via = 'api'", None, "undo the last load")
+            sql(f"UPDATE {table(Prescription)} SET recent_through = NULL", None, "its standings")
         else:
             started = time.perf_counter()
             world = build(args.patients)

@@ -277,3 +277,44 @@ def test_a_log_costs_the_same_few_queries_however_long_the_course(
     assert response.status_code == 201, response.content
     assert response.json()["counted"] is True
     assert Application.objects.filter(prescription=rx).count() == 19
+
+
+def test_a_day_named_with_an_application_that_is_no_skip_changes_nothing(
+    patient, preparation, prescriber, clock
+):
+    """`on` is a skip's day: sent with an application it is ignored, and the slots taken
+    around the application's own time decide (the bedtime slot, the evening taken)."""
+    today = timezone.localdate()
+    start = today - timedelta(days=3)
+    rx = prescribe(
+        patient,
+        preparation,
+        prescriber,
+        written_on=start,
+        start_on=start,
+        times={"evening": "16:00", "bedtime": "19:00"},
+    )
+    yesterday = today - timedelta(days=1)
+    log(rx, patient.user, applied_at=local_at(rx, yesterday, "16:00"))
+    logged = log(rx, patient.user, applied_at=local_at(rx, yesterday, "17:00"), on=start)
+    assert (logged.application.slot_on, logged.application.slot) == (yesterday, "bedtime")
+
+
+@pytest.mark.parametrize("far", ["0001-01-01", "9999-12-31"])
+def test_a_day_at_the_calendars_ends_is_no_server_error(rx, patient, clock, far):
+    client = client_for(patient.user)
+    at = local_at(rx, rx.start_on, "08:05").isoformat()
+    logged = client.post(
+        "/api/v1/portal/applications",
+        {"key": key(), "applied_at": at, "on": far},
+        content_type="application/json",
+    )
+    assert logged.status_code == 201, logged.content
+    skipped = client.post(
+        "/api/v1/portal/applications",
+        {"key": key(), "skipped": True, "skip_reason": "away", "slot": "evening", "on": far},
+        content_type="application/json",
+    )
+    assert skipped.status_code == 422
+    assert skipped.json()["errors"][0]["field"] == "on"
+    assert Application.objects.count() == 1

@@ -70,8 +70,10 @@ def _ratio(part: int, whole: int) -> Decimal:
 
 def percent(part: int, whole: int) -> Decimal | None:
     """part ÷ whole as a percentage to 0.1 % (half up), for display; None of nothing."""
-    if not whole:
-        return None
+    return _percent(part, whole) if whole else None
+
+
+def _percent(part: int, whole: int) -> Decimal:
     return (_ratio(part, whole) * 100).quantize(_PERCENT, ROUND_HALF_UP)
 
 
@@ -92,8 +94,8 @@ class Pdc:
 
     @property
     def percent(self) -> Decimal:
-        """For display, to 0.1 %."""
-        return percent(self.covered_days, self.period_days)
+        """For display, to 0.1 % (a period has at least one day)."""
+        return _percent(self.covered_days, self.period_days)
 
     @property
     def adherent(self) -> bool:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from scarrx.access import require, visible_to
+from scarrx.access import require
 from scarrx.accounts.roles import Perm
 from scarrx.audit.services import record_change
 from scarrx.patients.models import Patient
@@ -114,8 +114,11 @@ def screen_again(preparation: Preparation, *, actor, stage: str) -> list[SafetyW
 
 def screen_patient_again(patient: Patient, *, actor) -> list[SafetyWarning]:
     """After the patient's record changed (pregnancy status, allergies, sex, date of
-    birth): every preparation of theirs screened again, in the caller's transaction."""
-    preparations = visible_to(actor, Preparation).filter(patient=patient)
+    birth, an assessment): every preparation of theirs screened again, in the caller's
+    transaction. All of them, whoever changed the record (the caller checked they may
+    change it): a safety screen does not depend on what the actor may see, and shows
+    them nothing."""
+    preparations = Preparation.objects.filter(patient=patient)
     return [w for p in preparations for w in _screen(p, Stage.RECORD, None, actor)]
 
 
@@ -130,9 +133,7 @@ def in_use(preparations):
 def screen_users_again(ingredient: Ingredient, *, actor) -> list[SafetyWarning]:
     """After an ingredient's safety facts changed: the preparations in use that contain
     it screened again, in the caller's transaction."""
-    preparations = in_use(
-        visible_to(actor, Preparation).filter(components__ingredient=ingredient)
-    ).distinct()
+    preparations = in_use(Preparation.objects.filter(components__ingredient=ingredient)).distinct()
     return [w for p in preparations for w in _screen(p, Stage.RECORD, None, actor)]
 
 

@@ -107,14 +107,24 @@ def _slot_for(prescription: Prescription, at: datetime, named: str, skipped: boo
     return next((o.slot for o in found.slots if o.logged is not None), None)
 
 
-def _day_of(prescription: Prescription, applied_at, on) -> date | None:
-    """The patient's day a log is about, if it can be told before it is checked."""
-    if on is not None and isinstance(on, date):
-        return on
-    at = applied_at or timezone.now()
-    if isinstance(at, datetime) and not timezone.is_naive(at):
-        return at.astimezone(prescription.patient.zone).date()
-    return None
+def _day_of(prescription: Prescription, applied_at, on, skipped: bool) -> date | None:
+    """The patient's day a log is about, if it can be told before it is checked (a
+    skip's `on`, else the day of `applied_at`), and if the course has slots near it."""
+    day = None
+    if skipped:
+        day = on if isinstance(on, date) and not isinstance(on, datetime) else None
+    else:
+        at = applied_at or timezone.now()
+        if isinstance(at, datetime) and not timezone.is_naive(at):
+            day = at.astimezone(prescription.patient.zone).date()
+    if day is None or not _near_course(prescription, day):
+        return None
+    return day
+
+
+def _near_course(prescription: Prescription, day: date) -> bool:
+    one = timedelta(days=1)
+    return prescription.start_on - one <= day <= prescription.last_day + one
 
 
 def _lock(prescription: Prescription, actor) -> str:
@@ -152,6 +162,13 @@ def _skip(skipped: bool, reason: str, named: str, on) -> str:
 
 
 def _skip_instant(prescription: Prescription, named: str, on: date) -> datetime:
+    if not prescription.start_on <= on <= prescription.last_day:
+        raise ValidationError(
+            {
+                "on": f"The course runs from {prescription.start_on:%-d %b %Y} "
+                f"to {prescription.last_day:%-d %b %Y}."
+            }
+        )
     for slot in slots_around(prescription, on):
         if slot.on == on and slot.name == named:
             return slot.at
@@ -186,11 +203,12 @@ def record_application(
     One transaction, holding the course's row: logs of one course are made one at a time
     (a retry waits for the request it repeats, then finds its row)."""
     require(actor, Perm.LOG_APPLICATION)  # and the patient, with the course's lock
-    key = _key(key)
     try:
         with transaction.atomic():
             status = _lock(prescription, actor)
-            nearby = _nearby(prescription, key, _day_of(prescription, applied_at, on))
+            key = _key(key)
+            guess = _day_of(prescription, applied_at, on, skipped)
+            nearby = _nearby(prescription, key, guess)
             done = next((a for a in nearby if a.key == key), None)
             if done is not None:
                 return Logged(done, created=False)
@@ -208,6 +226,9 @@ def record_application(
                 sites,
                 note,
             )
+            day = row.applied_at.astimezone(prescription.patient.zone).date()
+            if day != guess:  # told only once checked: the slots around it read again
+                nearby = _nearby(prescription, key, day)
             taken = {(a.slot_on, a.slot) for a in nearby if a.slot}
             found = _slot_for(prescription, row.applied_at, named, row.skipped, taken)
             if found is None and named:

@@ -38,8 +38,9 @@ def supply_fills(fills) -> list[supply.Fill]:
     return [supply.Fill(f.filled_on, f.days_supply) for f in fills]
 
 
-def batch_problem(batch: Batch, prescription: Prescription, on: date) -> str:
-    """Why this batch cannot be dispensed for this prescription ("" if it can)."""
+def batch_problem(batch: Batch, prescription: Prescription, on: date | None) -> str:
+    """Why this batch cannot be dispensed for this prescription on `on` ("" if it can;
+    with no day, as yet unknown, its BUD is not judged)."""
     if batch.status == BatchStatus.RECALLED:
         return f"Batch {batch.label} is recalled: it cannot be dispensed."
     if batch.status == BatchStatus.QUARANTINED:
@@ -48,7 +49,7 @@ def batch_problem(batch: Batch, prescription: Prescription, on: date) -> str:
         return f"Batch {batch.label} is not released: a pharmacist must verify it first."
     if batch.preparation_id != prescription.preparation_id:
         return f"Batch {batch.label} was not made for this prescription's preparation."
-    if batch.bud is None or batch.bud < on:
+    if on is not None and (batch.bud is None or batch.bud < on):
         return f"Batch {batch.label} is past its BUD ({batch.bud})."
     return ""
 
@@ -155,7 +156,7 @@ def _dispense_fill(
     on = problems.check(_filled_on, filled_on, prescription, fills[-1] if fills else None)
     quantity = problems.check(_grams, quantity_g, "quantity_g")
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
-    if problem := batch_problem(batch, prescription, on or today()):
+    if problem := batch_problem(batch, prescription, on):
         problems.add({"batch": [problem]})
     left = batch_remaining(batch)
     if quantity is not None and quantity > left:
