@@ -422,6 +422,23 @@ def test_bearer_token_reads_and_writes_like_its_user(pharmacist, patient):
     assert not ApiToken.objects.filter(digest=raw).exists()  # only a digest is kept
 
 
+def test_a_token_says_when_it_was_last_used_to_the_minute_without_a_write_a_request(
+    pharmacist,
+):
+    raw = issue_api_token(user=pharmacist, name="lab system")
+    client = bearer(raw)
+    start = datetime(2026, 6, 15, 12, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        assert client.get(URL).status_code == 200
+        assert ApiToken.objects.get(user=pharmacist).last_used_at == start
+        clock.shift(timedelta(seconds=30))
+        assert client.get(URL).status_code == 200  # within the minute: not written again
+        assert ApiToken.objects.get(user=pharmacist).last_used_at == start
+        clock.shift(timedelta(seconds=40))
+        assert client.get(URL).status_code == 200
+        assert ApiToken.objects.get(user=pharmacist).last_used_at == start + timedelta(seconds=70)
+
+
 def test_bearer_token_sees_only_what_its_user_may(prescriber, patient, other_patient):
     body = bearer(issue_api_token(user=prescriber, name="clinic")).get(URL).json()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -70,6 +71,11 @@ def issue_api_token(*, user: User, name: str, actor: User | None = None) -> str:
     return raw
 
 
+# "Last used" to the minute: a token's every request would otherwise be a write (and a
+# commit) even when it only reads.
+LAST_USED_GRAIN = timedelta(minutes=1)
+
+
 def user_for_token(raw: str) -> User | None:
     token = (
         ApiToken.objects.select_related("user")
@@ -78,7 +84,9 @@ def user_for_token(raw: str) -> User | None:
     )
     if token is None:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRAIN:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 
