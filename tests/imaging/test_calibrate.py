@@ -21,6 +21,7 @@ from scarrx.imaging.colorimetry import (
     linear_srgb_to_lab,
     srgb_decode,
 )
+from scarrx.imaging.correction import fit_with_heldout
 from scarrx.imaging.decode import decode
 from scarrx.imaging.errors import ImagingError
 from scarrx.imaging.metrics import region_colour, region_mask
@@ -73,6 +74,19 @@ def test_linear_camera_with_a_tone_curve_is_recovered():
     # The default's ramp follows the greys' own slight tint a little, and stays as exact.
     for method in ("neutral_gamma+matrix3x3", DEFAULT_METHOD):
         assert leave_one_out_delta_e(camera, np.arange(24), method).mean() < 0.1
+
+
+@pytest.mark.parametrize("method", ["neutral_ramp+matrix3x3", "neutral_ramp+root_polynomial2"])
+def test_held_out_patch_is_predicted_by_a_fit_that_never_saw_it(warm_photo, method):
+    # Exact leave-one-out: curve, matrix, light gradient and the ΔE2000 reweighting are
+    # all refitted without the patch, as a separate fit to the other patches would be.
+    camera = chart_samples(warm_photo)[1].linear_rgb
+    used = np.arange(24)
+    fit = fit_with_heldout(camera, used, method, REFERENCE_LINEAR_SRGB)
+    for k in (0, 1, 9, 16):  # not a neutral: a lone fit would move the curve's knots
+        others = used[used != k]
+        alone = fit_correction(camera[others], REFERENCE_LINEAR_SRGB[others], method, others)
+        assert alone.apply(camera[[k]], [k])[0] == pytest.approx(fit.heldout[k], abs=1e-6)
 
 
 def test_photo_is_uncalibrated_when_held_out_error_exceeds_threshold():

@@ -16,6 +16,8 @@ from scarrx.imaging.colorimetry import (
     REFERENCE_LINEAR_SRGB,
     SRGB_TO_BT2020,
     delta_e2000,
+    delta_e2000_metric,
+    lab_jacobian,
     lab_to_linear_srgb,
     linear_srgb_to_lab,
 )
@@ -69,3 +71,25 @@ def test_delta_e2000_matches_colour_science(a, b):
 
 def test_linear_srgb_to_lab_of_white_is_100():
     np.testing.assert_allclose(linear_srgb_to_lab(np.ones(3)), [100, 0, 0], atol=0.01)
+
+
+def test_delta_e2000_metric_is_the_formula_for_small_differences():
+    # The chart's patches, neutrals (no hue) included, and a saturated blue where R_T acts.
+    lab = np.vstack([REFERENCE_LAB, [[30.0, 20.0, -60.0]]])
+    d = np.random.default_rng(5).normal(size=lab.shape) * 0.01
+    exact = delta_e2000(lab, lab + d) ** 2
+    local = np.einsum("na,nab,nb->n", d, delta_e2000_metric(lab), d)
+    np.testing.assert_allclose(local, exact, rtol=2e-3)
+
+
+def test_lab_jacobian_matches_finite_differences():
+    step = 1e-7 * np.eye(3)
+    numeric = np.stack(
+        [
+            (linear_srgb_to_lab(REFERENCE_LINEAR_SRGB + step[c])
+             - linear_srgb_to_lab(REFERENCE_LINEAR_SRGB - step[c])) / 2e-7
+            for c in range(3)
+        ],
+        axis=-1,
+    )  # fmt: skip
+    np.testing.assert_allclose(lab_jacobian(REFERENCE_LINEAR_SRGB), numeric, rtol=1e-5, atol=1e-4)

@@ -185,10 +185,28 @@ def test_realistic_phantom_is_found_calibrated_and_measured(realistic_photos, na
     assert result["calibrated"], result.get("reason")
     assert result["calibration"]["heldout_skin_delta_e2000"] <= 2.0
     assert result["calibration"]["heldout_delta_e2000"] <= 3.0
-    # A phone's S-curve and saturation survive a low-order correction in part; the
-    # scar-minus-reference difference keeps most of the truth.
+    # The scar-minus-reference difference keeps most of the truth. Most of what it misses
+    # here is light: the scar and the reference are lit otherwise than the chart, which no
+    # chart fit can undo (a camera that renders colour exactly, under the phone cases' light,
+    # reports Δa* 0.9-3.0 too high); the phone's S-curve and saturation, which a low-order
+    # correction undoes only in part, make it lower (the test below), and the two cancel
+    # in part.
     truth = scene.true_lab(scene.roi_mm)[1] - scene.true_lab(scene.spec.reference_mm)[1]
     assert result["difference"]["a_star"] == pytest.approx(truth, abs=1.5)
+
+
+@pytest.mark.parametrize("name", list(realistic_cases()))
+def test_realistic_camera_under_even_light_keeps_the_scar_difference_within_one(name):
+    # The colour fit's own error on the difference: the same camera, no vignetting and no
+    # gradient across the frame (light that survives the fit, above). 0.15-0.75 low on
+    # the cases and seeds of `make bench`.
+    spec, camera = realistic_cases()[name]
+    photo = photograph(make_scene(spec), replace(camera, vignetting=0.0, light_gradient=(0.0, 0.0)))
+    scene = photo.scene
+    result = analyze(photo.jpeg, photo.roi, photo.reference, chart=spec.chart)
+    assert result["calibrated"], result.get("reason")
+    truth = scene.true_lab(scene.roi_mm)[1] - scene.true_lab(scene.spec.reference_mm)[1]
+    assert result["difference"]["a_star"] == pytest.approx(truth, abs=1.0)
 
 
 def test_hand_shadow_on_the_chart_is_left_out_and_named(realistic_photos):

@@ -13,11 +13,13 @@ adds a shadow warning: `light.py` says why it does no more).
 
 "auto" fits the ramp curve with a 3×3 matrix and with a root-polynomial and keeps the
 one with the better skin-first held-out score. Picking the better of two by the same
-held-out error flatters it: on the 22 real photos "auto" reports medians of 3.28 (all
-patches) and 1.96 (skin), while choosing for each held-out patch by a nested
-leave-one-out over the others, which is honest, gives 3.15 and 2.13. The default is
-therefore the single method "neutral_ramp+matrix3x3" (3.55 and 1.86, not flattered by
-any choice): skin first.
+held-out error flatters it: with the earlier linear-RGB objective, on the 22 real photos
+"auto" reported medians of 3.28 (all patches) and 1.96 (skin), while choosing for each
+held-out patch by a nested leave-one-out over the others, which is honest, gave 3.15
+and 2.13. With the ΔE2000 objective (correction.py) the two candidates score alike
+(2.98 / 1.76 and 2.97 / 1.82 alone; "auto" reports 2.97 / 1.82, flattered). The default
+is therefore the single method "neutral_ramp+matrix3x3" (2.98 and 1.76, not flattered
+by any choice): skin first.
 """
 
 from __future__ import annotations

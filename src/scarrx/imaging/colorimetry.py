@@ -181,6 +181,66 @@ def delta_e2000(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
     )
 
 
+def delta_e2000_metric(lab: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) quadratic form G of ΔE2000 at each CIELAB colour: for a small
+    difference d, ΔE2000(lab, lab + d)² ≈ dᵀ G d (kL = kC = kH = 1).
+
+    From Sharma, Wu & Dalal 2005's formula at zero difference, where the mean of the
+    pair is the colour itself: ΔL'/S_L, ΔC'/S_C and ΔH'/S_H are linear in d (ΔC' and
+    ΔH' are the radial and tangential parts of (Δa', Δb) at hue h', with a' = (1 + G)a),
+    and R_T couples the last two. A neutral (C' = 0) has no hue; any axes give the same
+    form there, because R_C (so R_T) is 0.
+    """
+    lab = np.asarray(lab, dtype=np.float64)
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    c = np.hypot(a, b)
+    g = 0.5 * (1 - np.sqrt(c**7 / (c**7 + 25.0**7)))
+    ap = (1 + g) * a
+    cp = np.hypot(ap, b)
+    hue = np.where(cp > 1e-9, np.arctan2(b, ap), 0.0)
+    cos, sin = np.cos(hue), np.sin(hue)
+    h_deg = np.degrees(hue) % 360
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_deg - 30))
+        + 0.24 * np.cos(np.radians(2 * h_deg))
+        + 0.32 * np.cos(np.radians(3 * h_deg + 6))
+        - 0.20 * np.cos(np.radians(4 * h_deg - 63))
+    )
+    s_l = 1 + 0.015 * (lightness - 50) ** 2 / np.sqrt(20 + (lightness - 50) ** 2)
+    s_c = 1 + 0.045 * cp
+    s_h = 1 + 0.015 * cp * t
+    r_c = 2 * np.sqrt(cp**7 / (cp**7 + 25.0**7))
+    r_t = -np.sin(np.radians(60 * np.exp(-(((h_deg - 275) / 25) ** 2)))) * r_c
+    zero = np.zeros_like(lightness)
+    rows = np.stack(
+        [
+            np.stack([1 / s_l, zero, zero], axis=-1),
+            np.stack([zero, (1 + g) * cos / s_c, sin / s_c], axis=-1),
+            np.stack([zero, -(1 + g) * sin / s_h, cos / s_h], axis=-1),
+        ],
+        axis=-2,
+    )  # (..., 3, 3): (ΔL'/S_L, ΔC'/S_C, ΔH'/S_H) = rows @ d
+    one = np.ones_like(lightness)
+    coupling = np.stack(
+        [
+            np.stack([one, zero, zero], axis=-1),
+            np.stack([zero, one, r_t / 2], axis=-1),
+            np.stack([zero, r_t / 2, one], axis=-1),
+        ],
+        axis=-2,
+    )
+    return np.swapaxes(rows, -1, -2) @ coupling @ rows
+
+
+def lab_jacobian(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) derivative of CIELAB (D65) with respect to linear sRGB (CIE 15:2004)."""
+    t = (np.asarray(rgb, dtype=np.float64) @ SRGB_TO_XYZ.T) / _D65_WHITE
+    slope = np.where(t > _EPSILON, np.cbrt(np.maximum(t, _EPSILON)) ** -2 / 3, _KAPPA / 116)
+    lab_of_f = np.array([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]])
+    return lab_of_f @ (slope[..., :, None] * (SRGB_TO_XYZ / _D65_WHITE[:, None]))
+
+
 def _reference_linear_srgb() -> np.ndarray:
     xyz_d50 = xyy_to_xyz(np.array([row[1:] for row in _CHART_XYY]))
     xyz_d65 = xyz_d50 @ bradford(D50_XY, D65_XY).T

@@ -282,9 +282,13 @@ def candidates(
 
 def lit_residual(linear: np.ndarray) -> float:
     """`assignment_residual` with the light's gradient across the chart fitted too: the
-    calibration's own power-law correction (`correction.fit_correction`), unweighted
-    relative RMS error, and ramp reversals counted after the light is divided out."""
-    correction = fit_correction(linear, REFERENCE_LINEAR_SRGB, "neutral_gamma+matrix3x3")
+    calibration's own power-law correction (`correction.fit_correction`, fitted in linear
+    RGB: the ΔE2000 objective's reweighting would favour a wrong order's few good
+    patches), unweighted relative RMS error, and ramp reversals counted after the light
+    is divided out."""
+    correction = fit_correction(
+        linear, REFERENCE_LINEAR_SRGB, "neutral_gamma+matrix3x3", objective="rgb"
+    )
     residual = correction.apply(linear, np.arange(24)) - REFERENCE_LINEAR_SRGB
     fit = float(np.sqrt(np.sum(residual**2) / np.sum(REFERENCE_LINEAR_SRGB**2)))
     lit = light_field(correction.gradient, np.array(NEUTRAL_PATCHES))

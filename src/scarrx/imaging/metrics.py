@@ -11,9 +11,11 @@ averaging over the region would see it; CIELAB is D65. From that colour:
   −30–10 brown, ≤ −30 dark (each band includes its upper bound).
 
 Scar minus reference (Δa*, ΔEI, ΔMI) is what to follow over time: lighting that
-survives correction cancels. Depth of atrophic scars cannot be measured from one
-ordinary photo; the pit count and area here are an *exploratory* shadow measure and are
-labelled so wherever they appear.
+survives correction cancels where it falls alike on both regions. Light that falls more
+on one (a lamp to one side, vignetting) does not: it scales a* by about the cube root
+of its ratio (the realistic phantoms in `make bench`, Δa* against "even"). Depth of
+atrophic scars cannot be measured from one ordinary photo; the pit count and area here
+are an *exploratory* shadow measure and are labelled so wherever they appear.
 """
 
 from __future__ import annotations
