@@ -485,6 +485,7 @@ def _fits(
         return curves, np.linalg.solve(normal, rhs), design
     # normal[(p, c), (q, d)] = Σ_n w²·design[n, p]·design[n, q]·Q[n, c, d], Q = F Fᵀ:
     # the products of design columns against the patches' forms, one matrix product.
+    assert loss.form is not None and loss.form_reference is not None  # set with the factor
     weighted = np.swapaxes(design * (weights**2)[..., None], 1, 2)  # (F, p, n)
     outer = weighted[:, :, None, :] * np.swapaxes(design, 1, 2)[:, None, :, :]  # (F, p, q, n)
     normal = (outer.reshape(folds, p * p, n) @ loss.form.reshape(n, 9)).reshape(folds, p, p, 3, 3)
