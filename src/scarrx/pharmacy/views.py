@@ -188,31 +188,30 @@ def balance_list(request):
 @staff(Perm.CHANGE_BALANCE)
 @require_POST
 def balance_calibrate(request, balance_id):
-    balance = one(Balance, balance_id)
-    form = f.CalibrationForm(request.POST)
-    if form.is_valid():
-        try:
-            services.calibrate_balance(balance, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, f"{balance} calibration recorded.", "balance-list")
-    messages.error(request, errors_text(form))
-    return redirect("balance-list")
+    return _on_balance(
+        request, balance_id, f.CalibrationForm, services.calibrate_balance, "calibration recorded."
+    )
 
 
 @staff(Perm.CHANGE_BALANCE)
 @require_POST
 def balance_retire(request, balance_id):
+    return _on_balance(
+        request, balance_id, f.RetireForm, services.retire_balance, "is out of service."
+    )
+
+
+def _on_balance(request, balance_id, form_class, operation, done: str):
+    """A balance's form posted from the balances page, back to that page either way."""
     balance = one(Balance, balance_id)
-    form = f.RetireForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.retire_balance(balance, actor=request.user, **form.cleaned_data)
+            operation(balance, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return _done(request, f"{balance} is out of service.", "balance-list")
+            return _done(request, f"{balance} {done}", "balance-list")
     messages.error(request, f"{balance}: {errors_text(form)}")
     return redirect("balance-list")
 
